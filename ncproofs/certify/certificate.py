@@ -1,0 +1,144 @@
+"""The certificate object and the rule that turns rigorous bounds into a status.
+
+A certificate (DESIGN.md section 3) carries ``method, lower_bound, upper_bound, gap,
+rigorous, status, assumptions``.  Bounds are python-flint ``arb`` balls; only their
+outer ends are used: the lower end of the lower bound, the upper end of the upper bound.
+
+Status rules (never a false certificate):
+
+* ``certified``      -- both bounds rigorous, the relative gap (U - L)/max(1, |U|) is at
+                        most ``rel_tol``, and the claimed optimal value lies in [L, U]
+                        up to the same tolerance;
+* ``refuted``        -- the claim is rigorously false: a feasible point has value below
+                        the claimed optimum, or the lower bound exceeds it;
+* ``not-applicable`` -- the theorem's hypotheses fail (the reason is given);
+* ``inconclusive``   -- anything else (gap too large, a bound missing or non-rigorous).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import flint
+
+DEFAULT_REL_TOL = 1e-9
+
+CERTIFIED = "certified"
+REFUTED = "refuted"
+INCONCLUSIVE = "inconclusive"
+NOT_APPLICABLE = "not-applicable"
+
+
+def lower_end(x: flint.arb) -> float:
+    """A float <= every point of the ball (rounded outward)."""
+    lo = x.lower()
+    f = float(lo)
+    while not flint.arb(f) <= lo:
+        f = math.nextafter(f, -math.inf)
+    return f
+
+
+def upper_end(x: flint.arb) -> float:
+    """A float >= every point of the ball (rounded outward)."""
+    hi = x.upper()
+    f = float(hi)
+    while not flint.arb(f) >= hi:
+        f = math.nextafter(f, math.inf)
+    return f
+
+
+@dataclass
+class Certificate:
+    method: str
+    status: str
+    rigorous: bool
+    lower_bound: float | None = None
+    upper_bound: float | None = None
+    gap: float | None = None
+    assumptions: list[str] = field(default_factory=list)
+    reason: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "method": self.method,
+            "lower_bound": self.lower_bound,
+            "upper_bound": self.upper_bound,
+            "gap": self.gap,
+            "rigorous": self.rigorous,
+            "status": self.status,
+            "assumptions": list(self.assumptions),
+            "reason": self.reason,
+            "details": self.details,
+        }
+
+
+def decide(
+    *,
+    method: str,
+    lower: flint.arb | None,
+    upper: flint.arb | None,
+    claimed: flint.arb | None,
+    assumptions: list[str] | None = None,
+    rel_tol: float = DEFAULT_REL_TOL,
+    details: dict[str, Any] | None = None,
+) -> Certificate:
+    """Combine a rigorous lower bound, a rigorous upper bound (value of an explicit
+    feasible point) and the claimed optimal value into a certificate."""
+    details = dict(details or {})
+    lb = lower_end(lower) if lower is not None else None
+    ub = upper_end(upper) if upper is not None else None
+    cert = Certificate(
+        method=method,
+        status=INCONCLUSIVE,
+        rigorous=lower is not None and upper is not None,
+        lower_bound=lb,
+        upper_bound=ub,
+        assumptions=list(assumptions or []),
+        details=details,
+    )
+    if lb is not None and ub is not None:
+        cert.gap = ub - lb
+        if lb > ub:  # impossible unless a bound is wrong: refuse loudly rather than certify
+            cert.status = INCONCLUSIVE
+            cert.rigorous = False
+            cert.reason = f"lower bound {lb!r} exceeds upper bound {ub!r}: internal error"
+            return cert
+    scale = max(1.0, abs(ub if ub is not None else (lb or 0.0)))
+    tol = rel_tol * scale
+    if claimed is not None:
+        c_lo, c_hi = lower_end(claimed), upper_end(claimed)
+        details["claimed_value"] = float(claimed.mid())
+        if ub is not None and ub < c_lo - tol:
+            cert.status = REFUTED
+            cert.reason = (
+                f"the explicit feasible point has value {ub!r} below the claimed optimum "
+                f"{c_lo!r}"
+            )
+            return cert
+        if lb is not None and lb > c_hi + tol:
+            cert.status = REFUTED
+            cert.reason = f"the rigorous lower bound {lb!r} exceeds the claimed optimum {c_hi!r}"
+            return cert
+    if lb is None or ub is None:
+        cert.reason = "a rigorous " + ("lower" if lb is None else "upper") + " bound is missing"
+        return cert
+    if cert.gap > tol:
+        cert.reason = f"gap {cert.gap:.3e} exceeds tolerance {tol:.3e} (relative {rel_tol:g})"
+        return cert
+    if claimed is not None:
+        if not (lb - tol <= lower_end(claimed) and upper_end(claimed) <= ub + tol):
+            cert.reason = "the claimed value is not enclosed by the bounds"
+            return cert
+    cert.status = CERTIFIED
+    cert.reason = f"rigorous gap {cert.gap:.3e} <= {tol:.3e}"
+    return cert
+
+
+def not_applicable(method: str, reason: str, **extra: Any) -> Certificate:
+    cert = Certificate(method=method, status=NOT_APPLICABLE, rigorous=False, reason=reason)
+    for key, value in extra.items():
+        setattr(cert, key, value)
+    return cert

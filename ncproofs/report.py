@@ -1,0 +1,125 @@
+"""Human-readable output: text blocks and tables, LaTeX, JSON helpers."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import numpy as np
+
+
+def _fmt(x: Any, digits: int = 15) -> str:
+    if x is None:
+        return "-"
+    if isinstance(x, bool):
+        return "true" if x else "false"
+    if isinstance(x, (int, np.integer)):
+        return str(x)
+    if isinstance(x, (float, np.floating)):
+        if not math.isfinite(x):
+            return str(x)
+        return f"{x:.{digits}g}"
+    return str(x)
+
+
+def params_text(params: dict[str, Any]) -> str:
+    return " ".join(
+        f"{k}={','.join(map(str, v)) if isinstance(v, list) else _fmt(v, 6)}"
+        for k, v in params.items()
+    )
+
+
+def verify_text(r: dict[str, Any]) -> str:
+    """PEPit-style block: theory, certificate and computation side by side."""
+    cf, cert, num, ver = r["closed_form"], r["certificate"], r["numeric"], r["verdict"]
+    rows = [
+        ("regime", cf["regime"]),
+        ("closed form f*", _fmt(cf["objective"])),
+        ("certificate",
+         f"{cert['status']}  ({'rigorous' if cert['rigorous'] else 'not rigorous'})"),
+        ("  lower bound", _fmt(cert["lower_bound"])),
+        ("  upper bound", _fmt(cert["upper_bound"])),
+        ("  gap", _fmt(cert["gap"], 3)),
+        ("  reason", cert["reason"]),
+    ]
+    relax = cert.get("details", {}).get("relaxation")
+    if relax:
+        rows.append(("  relaxation (cvxpy)",
+                     f"{_fmt(relax['value'])}  ({relax['solver']}, {relax['status']}, "
+                     "not rigorous)"))
+    if num is not None:
+        rows += [
+            ("numeric (torch)", _fmt(num["objective"])),
+            ("  |grad|, iters", f"{_fmt(num['grad_norm'], 3)}, {num['iterations']}"),
+            ("  time, device", f"{num['seconds']:.3f} s, {num['device']}, {num['starts']} starts"),
+        ]
+        metrics = num.get("metrics")
+        if metrics:
+            rows.append(("  NC metrics", ", ".join(
+                f"{k} {_fmt(v, 3)}" for k, v in metrics.items()
+                if isinstance(v, (int, float)) and not isinstance(v, bool))))
+    if "numeric_minus_closed_form" in ver:
+        rows.append(("numeric - closed", _fmt(ver["numeric_minus_closed_form"], 3)))
+    land = r.get("landscape")
+    if land:
+        for where, c in land.items():
+            rows.append((f"lambda_min ({where})",
+                         f"{_fmt(c['min_eigenvalue'], 4)}; f(x+{c['step']:g}v)-f(x) = "
+                         f"{_fmt(c['value_along_direction'], 3)}"))
+    rows.append(("verdict", f"{ver['status']}: {ver['summary']}"))
+    width = max(len(k) for k, _ in rows)
+    head = f"{r['theorem']}  {params_text(r['params'])}"
+    return "\n".join([head] + [f"  {k.ljust(width)}  {v}" for k, v in rows])
+
+
+def summary_table(reports: list[dict[str, Any]]) -> str:
+    header = ["theorem", "params", "regime", "f* (closed)", "status", "gap", "num-closed",
+              "verdict", "ok"]
+    lines = [header]
+    for r in reports:
+        ver = r["verdict"]
+        ok = r.get("ok")
+        lines.append([
+            r["theorem"], params_text(r["params"]), r["closed_form"]["regime"].split(" (")[0],
+            _fmt(r["closed_form"]["objective"], 12), r["certificate"]["status"],
+            _fmt(r["certificate"]["gap"], 2), _fmt(ver.get("numeric_minus_closed_form"), 2),
+            ver["status"], "" if ok is None else ("yes" if ok else "NO"),
+        ])
+    widths = [max(len(str(row[i])) for row in lines) for i in range(len(header))]
+    out = []
+    for j, row in enumerate(lines):
+        out.append("  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip())
+        if j == 0:
+            out.append("  ".join("-" * w for w in widths))
+    return "\n".join(out)
+
+
+def latex_table(reports: list[dict[str, Any]]) -> str:
+    """A booktabs table of certified results, ready to paste."""
+    lines = [
+        r"\begin{tabular}{llrrrl}",
+        r"\toprule",
+        r"Theorem & Parameters & $f^\star$ & lower bound & gap & status \\",
+        r"\midrule",
+    ]
+    for r in reports:
+        cert = r["certificate"]
+        params = params_text(r["params"]).replace("_", r"\_")
+        lines.append(
+            f"\\texttt{{{r['theorem']}}} & {params} & {_fmt(r['closed_form']['objective'], 12)}"
+            f" & {_fmt(cert['lower_bound'], 12)} & {_fmt(cert['gap'], 2)} & {cert['status']} \\\\"
+        )
+    lines += [r"\bottomrule", r"\end{tabular}"]
+    return "\n".join(lines)
+
+
+def to_json(obj: Any) -> str:
+    def default(x: Any) -> Any:
+        if isinstance(x, np.ndarray):
+            return x.tolist()
+        if isinstance(x, (np.floating, np.integer)):
+            return x.item()
+        return str(x)
+
+    return json.dumps(obj, indent=2, default=default, allow_nan=True)

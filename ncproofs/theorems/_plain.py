@@ -1,0 +1,94 @@
+"""Shared machinery for theorems about the plain model f(W, H, b) (one weight layer):
+the numeric solve, the rigorous value of an explicit point and the curvature report."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flint
+import numpy as np
+import torch
+
+from ..certify.upper import interval_objective
+from ..losses import Loss, get_loss
+from ..solve.landscape import min_curvature
+from ..solve.ufm import UFMObjective, labels_of, numeric_summary, solve_ufm
+from ..spec import UFMSpec
+from .base import ClosedForm, ExplicitPoint, NumericResult, Theorem
+
+
+def collapsed_point(
+    W: np.ndarray, H_means: np.ndarray, b: np.ndarray | None, counts: tuple[int, ...]
+) -> ExplicitPoint:
+    """A point whose class-k features all equal column k of ``H_means``."""
+    arrays = {"W": np.asarray(W, float), "H": np.asarray(H_means, float)}
+    if b is not None:
+        arrays["b"] = np.asarray(b, float)
+    return ExplicitPoint(arrays=arrays, labels=tuple(range(len(counts))), counts=counts)
+
+
+def nc_summary(H: np.ndarray, y: np.ndarray, W: np.ndarray, b: np.ndarray | None,
+               target: str) -> dict[str, Any] | None:
+    """NC1-NC4 of a solution (features H are d x N here; the metrics take N x d)."""
+    try:
+        from ..metrics import nc_metrics
+    except ImportError:  # pragma: no cover - metrics module not installed
+        return None
+    return nc_metrics(H.T, y, W, b, target=target)
+
+
+class PlainUFMTheorem(Theorem):
+    """A theorem whose problem is f(W, H, b) with one loss."""
+
+    loss_name: str = "ce"
+    metric_target: str = "etf"
+
+    def loss(self, spec: UFMSpec) -> Loss:
+        return get_loss(self.loss_name)
+
+    def objective(self, spec: UFMSpec, device: torch.device | str = "cpu") -> UFMObjective:
+        return UFMObjective(spec, self.loss(spec), labels_of(spec.n, torch.device(device)))
+
+    def upper_bound(self, spec: UFMSpec, point: ExplicitPoint) -> flint.arb:
+        a = point.arrays
+        return interval_objective(
+            self.loss(spec), a["W"], a["H"], a.get("b"), point.labels, point.counts,
+            spec.lam_W, spec.lam_H, spec.lam_b,
+        )
+
+    def solve(self, spec: UFMSpec, *, device: str = "auto", starts: int = 8,
+              seed: int = 0) -> NumericResult:
+        result, _ = solve_ufm(spec, self.loss(spec), starts=starts, seed=seed, device=device)
+        best = {k: v.cpu().numpy() for k, v in result.best_params().items()}
+        summary = numeric_summary(result, starts)
+        y = labels_of(spec.n).numpy()
+        b = best["b"].ravel() if "b" in best else None
+        summary["metrics"] = nc_summary(best["H"], y, best["W"], b, self.metric_target)
+        return NumericResult(summary=summary, point=best)
+
+    def full_point(self, spec: UFMSpec, point: ExplicitPoint) -> dict[str, torch.Tensor]:
+        """Batched (S = 1) torch tensors of an explicit point, each class column repeated."""
+        a = point.arrays
+        H = np.repeat(a["H"], point.counts, axis=1)
+        out = {"W": torch.tensor(a["W"])[None], "H": torch.tensor(H)[None]}
+        if spec.bias:
+            b = a.get("b", np.zeros(spec.K))
+            out["b"] = torch.tensor(np.asarray(b, float).reshape(-1, 1))[None]
+        return out
+
+    def origin(self, spec: UFMSpec) -> dict[str, torch.Tensor]:
+        out = {
+            "W": torch.zeros(1, spec.K, spec.d, dtype=torch.float64),
+            "H": torch.zeros(1, spec.d, spec.N, dtype=torch.float64),
+        }
+        if spec.bias:
+            out["b"] = torch.zeros(1, spec.K, 1, dtype=torch.float64)
+        return out
+
+    def landscape(self, spec: UFMSpec, closed: ClosedForm) -> dict[str, Any] | None:
+        objective = self.objective(spec)
+        report: dict[str, Any] = {"origin": min_curvature(objective, self.origin(spec)).as_dict()}
+        if closed.point is not None:
+            at_min = min_curvature(objective, self.full_point(spec, closed.point))
+            report["closed_form"] = at_min.as_dict()
+        return report

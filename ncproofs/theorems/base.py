@@ -1,0 +1,120 @@
+"""What a theorem module provides, and the registry.
+
+A theorem composes the engines (derive, certify, solve) for one published result.  It
+knows the paper, the symbol map into our convention (docs/conventions.md), the spec type,
+default cases for ``verify --all``; the engines know nothing about papers.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+import sympy as sp
+
+from ..certify.certificate import Certificate
+from ..derive.reduction import DerivationStep
+from ..spec import SpecError, UFMSpec
+
+
+@dataclass
+class ExplicitPoint:
+    """A feasible point of the stated size: arrays by name (e.g. W, H, b; or W1..WL, H)
+    with the features given per distinct column and their multiplicities."""
+
+    arrays: dict[str, np.ndarray]
+    labels: tuple[int, ...]
+    counts: tuple[int, ...]
+
+
+@dataclass
+class ClosedForm:
+    """The derived optimum for one spec."""
+
+    objective: sp.Expr | None  # exact optimal value (None when no closed form is known)
+    regime: str
+    minimizer: dict[str, Any] = field(default_factory=dict)  # JSON summary
+    point: ExplicitPoint | None = None  # None when it does not fit the stated d
+    steps: list[DerivationStep] = field(default_factory=list)
+    applicable: bool = True
+    reason: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        obj = None if self.objective is None else float(sp.N(self.objective, 30))
+        return {
+            "objective": obj,
+            "objective_exact": None if self.objective is None else str(self.objective),
+            "regime": self.regime,
+            "minimizer": self.minimizer,
+            "applicable": self.applicable,
+            "reason": self.reason,
+        }
+
+
+@dataclass
+class NumericResult:
+    summary: dict[str, Any]
+    point: dict[str, np.ndarray]
+
+
+class Theorem:
+    """Base class; subclasses set the class attributes and implement the methods."""
+
+    id: ClassVar[str]
+    title: ClassVar[str]
+    citation: ClassVar[str]
+    symbol_map: ClassVar[str]
+    spec_type: ClassVar[type[UFMSpec]] = UFMSpec
+    default_cases: ClassVar[tuple[dict[str, Any], ...]] = ()
+
+    def spec(self, params: dict[str, Any]) -> UFMSpec:
+        return self.spec_type.from_params(params)
+
+    def derive_general(self) -> list[DerivationStep]:
+        """The derivation with symbolic parameters (``ncproofs derive ID``)."""
+        raise NotImplementedError
+
+    def closed_form(self, spec: UFMSpec) -> ClosedForm:
+        raise NotImplementedError
+
+    def certify(self, spec: UFMSpec, closed: ClosedForm) -> Certificate:
+        raise NotImplementedError
+
+    def solve(self, spec: UFMSpec, *, device: str, starts: int, seed: int) -> NumericResult:
+        raise NotImplementedError
+
+    def landscape(self, spec: UFMSpec, closed: ClosedForm) -> dict[str, Any] | None:
+        return None
+
+
+REGISTRY: dict[str, Theorem] = {}
+
+
+def register(cls: type[Theorem]) -> type[Theorem]:
+    """Class decorator: instantiate and add to the registry under ``cls.id``."""
+    if cls.id in REGISTRY:
+        raise RuntimeError(f"theorem id {cls.id} registered twice")
+    REGISTRY[cls.id] = cls()
+    return cls
+
+
+def load_all() -> dict[str, Theorem]:
+    """Import every module of ``ncproofs.theorems`` (each registers its theorems)."""
+    from .. import theorems
+
+    for info in pkgutil.iter_modules(theorems.__path__):
+        if info.name != "base" and not info.name.startswith("_"):
+            importlib.import_module(f"{theorems.__name__}.{info.name}")
+    return REGISTRY
+
+
+def get_theorem(theorem_id: str) -> Theorem:
+    registry = load_all()
+    try:
+        return registry[theorem_id]
+    except KeyError:
+        known = ", ".join(sorted(registry))
+        raise SpecError(f"unknown theorem {theorem_id!r}; available: {known}") from None

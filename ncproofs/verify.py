@@ -1,0 +1,110 @@
+"""The pipeline: spec -> derive -> certify -> solve -> verdict (DESIGN.md section 2).
+
+``verify`` returns the JSON object of DESIGN.md section 5: theorem, params, closed_form,
+certificate, numeric, landscape, verdict.  Field names are part of the public contract.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from .certify.certificate import CERTIFIED, NOT_APPLICABLE, REFUTED, Certificate
+from .theorems.base import ClosedForm, get_theorem, load_all
+
+#: numeric objective may exceed the certified optimum by this much (relative) and still
+#: count as agreeing: L-BFGS stops at gradient norm ~1e-10, which moves f by far less.
+NUMERIC_REL_TOL = 1e-8
+
+
+def make_verdict(
+    closed: ClosedForm, cert: Certificate, numeric: dict[str, Any] | None
+) -> dict[str, Any]:
+    """Compare closed form, certificate and numeric solve.
+
+    status: ``agree`` (certified and the numeric optimum matches), ``certified`` (no
+    numeric run), ``numeric-suboptimal`` (certified, but every start stopped above the
+    optimum), ``inconsistent`` (numeric value below a rigorous lower bound: a bug),
+    ``refuted``, ``not-applicable``, ``inconclusive``.
+    """
+    out: dict[str, Any] = {}
+    f_closed = None if closed.objective is None else float(closed.objective.evalf(30))
+    f_num = None if numeric is None else numeric["objective"]
+    if f_closed is not None and f_num is not None:
+        out["numeric_minus_closed_form"] = f_num - f_closed
+        out["relative_difference"] = (f_num - f_closed) / max(1.0, abs(f_closed))
+    tol = NUMERIC_REL_TOL * max(1.0, abs(f_closed if f_closed is not None else (f_num or 0.0)))
+    if cert.status == CERTIFIED:
+        if f_num is None:
+            status, text = "certified", "closed form certified; no numeric run"
+        elif cert.lower_bound is not None and f_num < cert.lower_bound - tol:
+            status, text = "inconsistent", "numeric value below the rigorous lower bound"
+        elif cert.upper_bound is not None and f_num <= cert.upper_bound + tol:
+            status, text = "agree", "closed form, certificate and numeric solve agree"
+        else:
+            status, text = "numeric-suboptimal", "certified; the numeric solve stopped higher"
+    elif cert.status == REFUTED:
+        status, text = "refuted", cert.reason
+    elif cert.status == NOT_APPLICABLE:
+        status, text = "not-applicable", cert.reason
+    else:
+        status, text = "inconclusive", cert.reason
+    out.update(status=status, summary=text)
+    return out
+
+
+def verify(
+    theorem_id: str,
+    params: dict[str, Any],
+    *,
+    device: str = "auto",
+    starts: int = 8,
+    seed: int = 0,
+    solve: bool = True,
+    landscape: bool = True,
+) -> dict[str, Any]:
+    theorem = get_theorem(theorem_id)
+    spec = theorem.spec(params)
+    t0 = time.perf_counter()
+    closed = theorem.closed_form(spec)
+    t1 = time.perf_counter()
+    cert = theorem.certify(spec, closed)
+    t2 = time.perf_counter()
+    numeric = theorem.solve(spec, device=device, starts=starts, seed=seed) if solve else None
+    t3 = time.perf_counter()
+    curvature = theorem.landscape(spec, closed) if landscape else None
+    t4 = time.perf_counter()
+    numeric_summary = None if numeric is None else numeric.summary
+    return {
+        "theorem": theorem.id,
+        "title": theorem.title,
+        "citation": theorem.citation,
+        "params": spec.as_dict(),
+        "closed_form": closed.as_dict(),
+        "certificate": cert.as_dict(),
+        "numeric": numeric_summary,
+        "landscape": curvature,
+        "verdict": make_verdict(closed, cert, numeric_summary),
+        "timings": {"derive": t1 - t0, "certify": t2 - t1, "solve": t3 - t2,
+                    "landscape": t4 - t3},
+    }
+
+
+def verify_all(**kwargs: Any) -> list[dict[str, Any]]:
+    """Every registered theorem on its default cases; each report gets ``expected``."""
+    reports = []
+    for theorem_id, theorem in sorted(load_all().items()):
+        for case in theorem.default_cases:
+            report = verify(theorem_id, case["params"], **kwargs)
+            report["expected"] = case.get("expect", "certified")
+            reports.append(report)
+    return reports
+
+
+def meets_expectation(report: dict[str, Any]) -> bool:
+    """A default case passes when its certificate status is the expected one and the
+    verdict is not ``inconsistent``/``numeric-suboptimal``."""
+    expected = report.get("expected", "certified")
+    if report["certificate"]["status"] != expected:
+        return False
+    return report["verdict"]["status"] not in ("inconsistent", "numeric-suboptimal")
