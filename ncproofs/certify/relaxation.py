@@ -19,8 +19,10 @@ that solvers see a plain SDP/exponential-cone program.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 
@@ -50,24 +52,30 @@ def solve_relaxation(
     lam_b: Fraction = Fraction(0),
     bias: bool = False,
     solver: str | None = None,
+    *,
+    labels: Sequence[Any] | None = None,
+    K: int | None = None,
 ) -> RelaxationResult:
+    """``labels[j]`` is the label (for multi-label losses, the label set) of column j of M,
+    default j; M is K x len(counts) with K = len(counts) unless given."""
     import cvxpy as cp
 
-    K = len(counts)
+    labels = list(range(len(counts))) if labels is None else list(labels)
+    K = len(counts) if K is None else K
     if K > MAX_RELAXATION_K:
         raise SpecError(
             f"K must be <= {MAX_RELAXATION_K} for the cvxpy relaxation (its 2K x 2K PSD cone "
             f"needs too much memory beyond that), got K={K}"
         )
     N = sum(counts)
-    M = cp.Variable((K, K))
+    M = cp.Variable((K, len(counts)))
     s = cp.Variable()
     b = cp.Variable(K) if bias else None
     D = np.diag(np.sqrt(np.asarray(counts, dtype=float)))
     data = 0
-    for k in range(K):
+    for k, label in enumerate(labels):
         z = M[:, k] + b if bias else M[:, k]
-        data = data + (counts[k] / N) * loss.cvxpy(z, k)
+        data = data + (counts[k] / N) * loss.cvxpy(z, label)
     objective = data + float(np.sqrt(float(lam_W) * float(lam_H))) * s
     if bias and lam_b != 0:
         objective = objective + float(lam_b) / 2 * cp.sum_squares(b)
