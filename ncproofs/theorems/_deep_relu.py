@@ -1,0 +1,188 @@
+r"""Shared pieces of the deep (linear / ReLU) MSE theorems (eufm-relu, dufm-binary,
+dufm-lowrank): the explicit orthogonal-frame point, its rigorous value, and a multi-start
+search whose best point is re-evaluated in interval arithmetic.
+
+Model (bias-free MSE, L weight layers, s = identity or ReLU after every layer but the last):
+
+    f = (1/N) sum_i 1/2 |W_L s(W_{L-1} ... s(W_1 h_i)) - e_{y_i}|^2
+        + sum_l lam_l/2 |W_l|^2 + lam_H/2 |H|^2.
+
+Orthogonal point with class-mean logits x I: h_{k,i} = a e_k, W_l = c_l [I_K 0; 0 0],
+a prod c_l = x and lam_H n a^2 = lam_l c_l^2 = tau = (n lam_H prod lam_l)^(1/(L+1)) x^(2/(L+1))
+(the balanced scales of the depth-(L+1) factorization identity).  All entries are >= 0, so
+the point has the same value with and without ReLU.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+import flint
+import numpy as np
+import sympy as sp
+import torch
+
+from ..certify.deep_upper import interval_deep_objective
+from ..losses import Loss, get_loss
+from ..solve.lbfgs import minimize_multistart, resolve_device
+from .base import ExplicitPoint
+
+
+def explicit_deep_point(*, K: int, d: int, n: int, x: float, lams: Sequence[Fraction],
+                        lam_H: Fraction, first_layer: str = "orthogonal") -> ExplicitPoint:
+    """The balanced orthogonal-frame point (d >= K); x = 0 gives the origin."""
+    L = len(lams)
+    prod = float(lam_H) * n * math.prod(float(v) for v in lams)
+    tau = prod ** (1 / (L + 1)) * x ** (2 / (L + 1)) if x > 0 else 0.0
+    a = math.sqrt(tau / (float(lam_H) * n))
+    arrays: dict[str, np.ndarray] = {"H": np.zeros((d, K))}
+    arrays["H"][:K, :K] = a * np.eye(K)
+    for layer, lam in enumerate(lams, start=1):
+        rows = K if layer == L else d
+        W = np.zeros((rows, d))
+        W[:K, :K] = math.sqrt(tau / float(lam)) * np.eye(K)
+        arrays[f"W{layer}"] = W
+    return ExplicitPoint(arrays=arrays, labels=tuple(range(K)), counts=(n,) * K)
+
+
+def arb_to_sympy(x: flint.arb) -> sp.Float:
+    """The midpoint of a ball as a 30-digit SymPy float (display / claimed value)."""
+    return sp.Float(x.mid().str(35, radius=False), 30)
+
+
+def weights_of(arrays: dict[str, np.ndarray]) -> list[np.ndarray]:
+    L = sum(1 for k in arrays if k.startswith("W"))
+    return [arrays[f"W{layer}"] for layer in range(1, L + 1)]
+
+
+def rigorous_value(point: ExplicitPoint, loss: Loss, lams: Sequence[Fraction],
+                   lam_H: Fraction, activation: str) -> flint.arb:
+    return interval_deep_objective(loss, weights_of(point.arrays), point.arrays["H"],
+                                   point.labels, point.counts, lams, lam_H, activation)
+
+
+@dataclass
+class DeepPoint:
+    """Best point of a multi-start search, with its rigorous value when requested."""
+
+    params: dict[str, np.ndarray]
+    K: int
+    n: int
+    activation: str
+    value: flint.arb | None  # rigorous enclosure of f at ``params`` (None if not computed)
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def point(self) -> ExplicitPoint:
+        return ExplicitPoint(arrays=self.params, labels=tuple(np.repeat(np.arange(self.K),
+                                                                        self.n)),
+                             counts=(1,) * (self.K * self.n))
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return dict(self.params)
+
+    def layer_features(self) -> list[np.ndarray]:
+        """Class-mean features after each layer but the last (d x K), then the logits."""
+        return layer_class_means(self.params, self.K, self.n, self.activation)
+
+    def structure(self, claimed: float | None = None) -> dict[str, Any]:
+        """Rank and singular values of the class means per layer (and improvement %)."""
+        out: dict[str, Any] = {"layers": []}
+        for i, M in enumerate(self.layer_features()):
+            s = np.linalg.svd(M, compute_uv=False)
+            rank = int((s > 1e-6 * max(1e-300, s.max())).sum())
+            out["layers"].append({"layer": i + 1, "rank": rank,
+                                  "singular_values": [float(v) for v in s]})
+        if claimed is not None and self.value is not None:
+            v = float(self.value.mid())
+            out["improvement_percent"] = 100 * (claimed - v) / abs(claimed)
+        return out
+
+
+def layer_class_means(params: dict[str, np.ndarray], K: int, n: int,
+                      activation: str) -> list[np.ndarray]:
+    H = params["H"]
+    Ws = weights_of(params)
+    A = H
+    means = [A.reshape(A.shape[0], K, n).mean(axis=2)]
+    for layer, W in enumerate(Ws):
+        A = W @ A
+        if activation == "relu" and layer < len(Ws) - 1:
+            A = np.maximum(A, 0)
+        means.append(A.reshape(A.shape[0], K, n).mean(axis=2))
+    return means
+
+
+@dataclass(frozen=True)
+class DeepObjective:
+    """Batched f for W1..W_{L-1} (S, d, d), W_L (S, K, d), H (S, d, N)."""
+
+    L: int
+    lams: tuple[float, ...]
+    lam_H: float
+    Y: torch.Tensor  # (K, N) one-hot
+    relu: bool
+
+    def __call__(self, p: dict[str, torch.Tensor]) -> torch.Tensor:
+        A = p["H"]
+        reg = self.lam_H / 2 * A.pow(2).sum(dim=(-2, -1))
+        for layer in range(1, self.L + 1):
+            W = p[f"W{layer}"]
+            A = W @ A
+            if self.relu and layer < self.L:
+                A = torch.relu(A)
+            reg = reg + self.lams[layer - 1] / 2 * W.pow(2).sum(dim=(-2, -1))
+        N = self.Y.shape[-1]
+        return 0.5 * (A - self.Y).pow(2).sum(dim=(-2, -1)) / N + reg
+
+
+def deep_solve(*, K: int, n: int, d: int, L: int, lams: Sequence[Fraction], lam_H: Fraction,
+               activation: str, starts: int, seed: int, device: str = "cpu",
+               rigorous: bool = False, init_scale: float = 1.0,
+               init: dict[str, torch.Tensor] | None = None, tol: float = 1e-10,
+               max_iter: int = 3000) -> DeepPoint:
+    """Seeded multi-start L-BFGS on the full model; the best start is returned (and
+    evaluated in interval arithmetic when ``rigorous``)."""
+    dev = resolve_device(device)
+    N = K * n
+    y = torch.arange(K, device=dev).repeat_interleave(n)
+    Y = torch.nn.functional.one_hot(y, K).T.to(torch.float64)
+    objective = DeepObjective(L=L, lams=tuple(float(v) for v in lams), lam_H=float(lam_H),
+                              Y=Y, relu=activation == "relu")
+    if init is None:
+        gen = torch.Generator().manual_seed(seed)
+        init = {"H": torch.randn(starts, d, N, generator=gen, dtype=torch.float64)
+                * init_scale / math.sqrt(d)}
+        for layer in range(1, L + 1):
+            rows = K if layer == L else d
+            init[f"W{layer}"] = torch.randn(starts, rows, d, generator=gen,
+                                            dtype=torch.float64) * init_scale / math.sqrt(d)
+        init = {k: v.to(dev) for k, v in init.items()}
+    result = minimize_multistart(objective, init, tol=tol, max_iter=max_iter)
+    best = result.best_params()
+    params = {k: v.cpu().numpy() for k, v in best.items()}
+    value = None
+    if rigorous:
+        value = interval_deep_objective(get_loss("mse"), weights_of(params), params["H"],
+                                        tuple(np.repeat(np.arange(K), n)), (1,) * N, lams,
+                                        lam_H, activation)
+    summary = {
+        "objective": float(result.values[result.best]),
+        "grad_norm": float(result.grad_norms[result.best]),
+        "iterations": result.iterations,
+        "seconds": result.seconds,
+        "device": result.device,
+        "starts": starts,
+        "converged": result.converged,
+        "start_objectives": [float(v) for v in result.values],
+    }
+    if value is not None:
+        summary["rigorous_value"] = [float(value.lower()), float(value.upper())]
+    point = DeepPoint(params=params, K=K, n=n, activation=activation, value=value,
+                      summary=summary)
+    summary["structure"] = point.structure()
+    return point
