@@ -156,12 +156,15 @@ def solve_margin_code(
     seed: int = 0,
     device: str = "auto",
     betas: tuple[float, ...] = (10.0, 40.0, 160.0, 640.0, 2560.0),
+    polish: int = 3,
+    max_iter: int = 300,
 ) -> tuple[MarginCodeResult, dict[str, Any]]:
     """Maximize the one-vs-rest margin by soft-min continuation over ``betas``.
 
     Each stage warm-starts from the previous one; the soft-min is within log(K(K-1))/beta
     of the true min, so the last stage is accurate to ~1e-3 before the features are
-    re-optimized exactly per code (see :func:`best_features`).
+    re-optimized exactly per code (see :func:`best_features`).  The ``polish`` best
+    starts are then solved as the exact max-min program (:func:`polish_margin_code`).
     """
     import time
 
@@ -170,20 +173,81 @@ def solve_margin_code(
     start = time.perf_counter()
     iterations = 0
     for beta in betas:
-        res = minimize_multistart(SoftMarginObjective(beta), params, tol=1e-9, max_iter=2000)
+        res = minimize_multistart(SoftMarginObjective(beta), params, tol=1e-8, max_iter=max_iter)
         params = {"W": normalize_rows(res.params["W"]), "H": normalize_columns(res.params["H"])}
         iterations += res.iterations
-    seconds = time.perf_counter() - start
     per_start = min_margin(params["W"], params["H"])
-    best = int(torch.argmax(per_start))
-    W = params["W"][best].cpu().numpy()
-    H = best_features(W)
+    order = torch.argsort(per_start, descending=True).tolist()
+    W, H, best_margin = None, None, -np.inf
+    for i in order[:polish]:  # exact max-min polish of the best few starts
+        Wi, Hi = polish_margin_code(params["W"][i].cpu().numpy(), params["H"][i].cpu().numpy())
+        Hi = better_columns(Wi, Hi, best_features(Wi))
+        mi = code_margin_float(Wi, Hi)
+        if mi > best_margin:
+            W, H, best_margin = Wi, Hi, mi
+    seconds = time.perf_counter() - start
     out = MarginCodeResult(
         W=W, H=H, margin=float(code_margin_float(W, H)),
         start_margins=[float(x) for x in per_start], seconds=seconds, iterations=iterations,
         device=str(dev),
     )
     return out, {"betas": list(betas)}
+
+
+def polish_margin_code(W: np.ndarray, H: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """SLSQP on  max t  s.t.  (w_k - w_j)^T h_k >= t (j != k),  |w_k|^2 = |h_k|^2 = 1,
+    from (W, H), with exact Jacobians.  Returns normalized (W, H) (the input if SLSQP
+    fails to improve)."""
+    from scipy.optimize import minimize
+
+    K, d = W.shape
+    pairs = [(k, j) for k in range(K) for j in range(K) if j != k]
+    nW = K * d
+
+    def unpack(x):
+        return x[:nW].reshape(K, d), x[nW:2 * nW].reshape(K, d), x[-1]  # H stored as rows
+
+    def ineq(x):
+        Wx, Hx, t = unpack(x)
+        return np.array([(Wx[k] - Wx[j]) @ Hx[k] - t for k, j in pairs])
+
+    def ineq_jac(x):
+        Wx, Hx, _ = unpack(x)
+        J = np.zeros((len(pairs), x.size))
+        for r, (k, j) in enumerate(pairs):
+            J[r, k * d:(k + 1) * d] += Hx[k]
+            J[r, j * d:(j + 1) * d] -= Hx[k]
+            J[r, nW + k * d:nW + (k + 1) * d] = Wx[k] - Wx[j]
+            J[r, -1] = -1.0
+        return J
+
+    def eq(x):
+        Wx, Hx, _ = unpack(x)
+        return np.concatenate([(Wx * Wx).sum(1) - 1, (Hx * Hx).sum(1) - 1])
+
+    def eq_jac(x):
+        Wx, Hx, _ = unpack(x)
+        J = np.zeros((2 * K, x.size))
+        for k in range(K):
+            J[k, k * d:(k + 1) * d] = 2 * Wx[k]
+            J[K + k, nW + k * d:nW + (k + 1) * d] = 2 * Hx[k]
+        return J
+
+    Hrows = np.asarray(H).T
+    t0 = code_margin_float(W, H)
+    x0 = np.concatenate([W.ravel(), Hrows.ravel(), [t0]])
+    c = np.zeros(x0.size)
+    c[-1] = -1.0
+    res = minimize(lambda x: -x[-1], x0, jac=lambda x: c, method="SLSQP",
+                   constraints=[{"type": "ineq", "fun": ineq, "jac": ineq_jac},
+                                {"type": "eq", "fun": eq, "jac": eq_jac}],
+                   options={"ftol": 1e-15, "maxiter": 500})
+    Wx, Hx, _ = unpack(res.x)
+    Wn = Wx / np.linalg.norm(Wx, axis=1, keepdims=True)
+    Hn = (Hx / np.linalg.norm(Hx, axis=1, keepdims=True)).T
+    if code_margin_float(Wn, Hn) < t0:
+        return W, np.asarray(H)
+    return Wn, Hn
 
 
 def nearest_in_hull(x: np.ndarray, V: np.ndarray, rho: float = 1e6) -> np.ndarray:
@@ -209,6 +273,17 @@ def best_features(W: np.ndarray) -> np.ndarray:
         g = W[k] - nearest_in_hull(W[k], others)
         norm = np.linalg.norm(g)
         H[:, k] = g / norm if norm > 0 else W[k]
+    return H
+
+
+def better_columns(W: np.ndarray, H1: np.ndarray, H2: np.ndarray) -> np.ndarray:
+    """Per class k, the column h_k (of H1 or H2) with the larger margin of class k."""
+    H = np.array(H1, dtype=float, copy=True)
+    for k in range(W.shape[0]):
+        m1, m2 = (min((W[k] - W[j]) @ Hc[:, k] for j in range(W.shape[0]) if j != k)
+                  for Hc in (H1, H2))
+        if m2 > m1:
+            H[:, k] = H2[:, k]
     return H
 
 
