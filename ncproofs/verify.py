@@ -47,6 +47,10 @@ def make_verdict(
         status, text = "refuted", cert.reason
     elif cert.status == NOT_APPLICABLE:
         status, text = "not-applicable", cert.reason
+    elif f_closed is not None and f_num is not None and f_num < f_closed - 100 * tol:
+        status = "refuted"
+        text = (f"the numeric solve found value {f_num!r} below the claimed optimum "
+                f"{f_closed!r} (float evaluation; the certificate was {cert.status})")
     else:
         status, text = "inconclusive", cert.reason
     out.update(status=status, summary=text)

@@ -32,12 +32,14 @@ def arb_matrix(A: np.ndarray) -> flint.arb_mat:
 
 
 def arb_sum_squares(A: np.ndarray) -> flint.arb:
-    """Rigorous |A|_F^2 of a float array (each square and the sum are enclosed)."""
-    total = flint.arb(0)
-    for x in np.asarray(A, dtype=np.float64).ravel().tolist():
-        if x != 0.0:
-            total += flint.arb(x) ** 2
-    return total
+    """Rigorous |A|_F^2 of a float array: one interval dot product (FLINT, in C) of the
+    exactly converted nonzero entries with themselves."""
+    values = np.asarray(A, dtype=np.float64).ravel()
+    values = values[values != 0.0]
+    if values.size == 0:
+        return flint.arb(0)
+    row = flint.arb_mat(1, values.size, values.tolist())
+    return (row * row.transpose())[0, 0]
 
 
 def arb_entropy(p: Sequence[Fraction]) -> flint.arb:

@@ -53,10 +53,13 @@ def interval_objective(
         Z = Z + bias * ones
     value = interval_data_term(loss, Z, labels, counts)
     value += arb_of(lam_W) * arb_sum_squares(W) / 2
+    # sum_j c_j |h_j|^2 = |H diag(sqrt c)|^2; sqrt c is irrational, so scale exactly by
+    # grouping columns of equal multiplicity instead.
     H = np.asarray(H, dtype=np.float64)
+    counts_arr = np.asarray(counts)
     col_sq = flint.arb(0)
-    for j in range(H.shape[1]):
-        col_sq += arb_sum_squares(H[:, j]) * counts[j]
+    for c in np.unique(counts_arr):
+        col_sq += arb_sum_squares(H[:, counts_arr == c]) * int(c)
     value += arb_of(lam_H) * col_sq / 2
     if b is not None and lam_b != 0:
         value += arb_of(lam_b) * arb_sum_squares(b) / 2

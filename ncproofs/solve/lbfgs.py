@@ -65,8 +65,13 @@ def minimize_multistart(
     history_size: int = 50,
     chunk: int = 25,
     stall_chunks: int = 4,
+    stop_when: Callable[[torch.Tensor], bool] | None = None,
+    polish: bool = True,
 ) -> MultiStartResult:
-    """Minimize each start of ``objective`` from ``init`` (tensors with batch dim S)."""
+    """Minimize each start of ``objective`` from ``init`` (tensors with batch dim S).
+
+    ``stop_when(values)`` ends the run early (e.g. a benchmark's target gap); ``polish``
+    enables the final Newton-CG phase."""
     params = {k: v.detach().clone().requires_grad_(True) for k, v in init.items()}
     device = next(iter(params.values())).device
     opt = torch.optim.LBFGS(
@@ -111,13 +116,16 @@ def minimize_multistart(
         converged = bool((gnorms <= tol * values.abs().clamp(min=1.0)).all())
         if not torch.isfinite(values).all():
             break
+        if stop_when is not None and stop_when(values):
+            break
         if total < best_total - 1e-15 * max(1.0, abs(total)):
             best_total, stalls = total, 0
         else:
             stalls += 1
             if stalls >= stall_chunks:
                 break
-    if not converged and bool(torch.isfinite(values).all()):
+    stopped = stop_when is not None and stop_when(values)
+    if polish and not converged and not stopped and bool(torch.isfinite(values).all()):
         # Function values can no longer rank steps (their differences are below float64
         # resolution), but gradients still carry information: take unit L-BFGS steps
         # without a line search and keep the iterate with the smallest gradient norms.

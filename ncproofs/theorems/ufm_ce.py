@@ -88,7 +88,8 @@ def etf_closed_form(spec: UFMSpec, margin: sp.Expr | None, steps=()) -> ClosedFo
     summary: dict[str, Any] = {
         "geometry": "simplex ETF (rows of W), features h_k = (beta/alpha) w_k",
         "a": float(margin), "alpha": float(scales.alpha), "beta": float(scales.beta),
-        "h_over_w": float(scales.beta / scales.alpha), "b": 0.0,
+        "h_over_w": float(scales.beta / scales.alpha),
+        "b": "0" if spec.lam_b > 0 or not spec.bias else "c 1 (any c: CE ignores a common shift)",
         "a_exact": str(margin),
     }
     if d < K - 1:
