@@ -1,0 +1,114 @@
+r"""Rigorous pieces for deep unconstrained-features models.
+
+* :func:`interval_objective_deep` -- the original deep objective
+
+      f = sum_j (c_j/N) loss(W_L s(... s(W_1 h_j)) + b, y_j) + sum_l lam_l/2 |W_l|^2
+          + lam_H/2 sum_j c_j |h_j|^2 + lam_b/2 |b|^2
+
+  at an explicit float point, in interval arithmetic (python-flint ``arb``): a rigorous
+  upper bound on the minimum.  Activations "linear" and "relu" (a ReLU of a ball that
+  straddles 0 is enclosed by [0, upper]).
+* :data:`DEPTH_IDENTITY` -- the statement of the depth-L factorization inequality that
+  every deep lower bound rests on, with citations, for a certificate's ``assumptions``.
+* :func:`balanced_factorization` -- explicit W_1..W_L, G with W_L ... W_1 G = M that attain
+  the identity (balanced across layers): the point behind an upper bound.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from fractions import Fraction
+
+import flint
+import numpy as np
+
+from ..losses import Loss
+from .intervals import arb_matrix, arb_of, arb_sum_squares
+from .upper import interval_data_term
+
+DEPTH_IDENTITY = (
+    "depth-L factorization inequality: for any factorization M = W_L ... W_1 G (any inner "
+    "widths), sum_l lam_l/2 |W_l|^2 + lam_H/2 |G|^2 >= ((L+1)/2) (lam_H prod_l lam_l)^(1/(L+1))"
+    " sum_i sigma_i(M)^(2/(L+1)), with equality for the balanced factorization when the "
+    "width is >= rank M (AM-GM plus Hoelder's inequality for Schatten quasi-norms, "
+    "|AB|_{S_p} <= |A|_{S_p1} |B|_{S_p2}, 1/p = 1/p1 + 1/p2; the reduction of Dang et al. "
+    "2023, arXiv 2301.00437, Sec. 3 and Appendix, and Shang, Liu & Cheng 2016, "
+    "'Unified scalable equivalent formulations for Schatten quasi-norms')"
+)
+
+
+def _relu_arb(x: flint.arb) -> flint.arb:
+    if x >= 0:
+        return x
+    if x <= 0:
+        return flint.arb(0)
+    return flint.arb(0).union(flint.arb(x.upper()))
+
+
+def interval_objective_deep(
+    loss: Loss,
+    Ws: Sequence[np.ndarray],
+    H: np.ndarray,
+    b: np.ndarray | None,
+    labels: Sequence[int],
+    counts: Sequence[int],
+    lams: Sequence[Fraction],
+    lam_H: Fraction,
+    lam_b: Fraction = Fraction(0),
+    activation: str = "linear",
+) -> flint.arb:
+    """Enclosure of f at float arrays ``Ws = [W_1, ..., W_L]`` (W_L is K x d), H (d x m)
+    with column multiplicities ``counts`` and labels, bias b (K,) or None."""
+    if len(Ws) != len(lams):
+        raise ValueError(f"{len(Ws)} weight matrices but {len(lams)} weight decays")
+    if activation not in ("linear", "relu"):
+        raise ValueError(f"activation must be linear or relu, got {activation!r}")
+    X = arb_matrix(H)
+    for l, W in enumerate(Ws, start=1):
+        X = arb_matrix(W) * X
+        if activation == "relu" and l < len(Ws):
+            X = flint.arb_mat([[_relu_arb(X[i, j]) for j in range(X.ncols())]
+                               for i in range(X.nrows())])
+    if b is not None:
+        bias = arb_matrix(np.asarray(b, dtype=np.float64).reshape(-1, 1))
+        X = X + bias * flint.arb_mat(1, X.ncols(), [1] * X.ncols())
+    value = interval_data_term(loss, X, labels, counts)
+    for lam, W in zip(lams, Ws):
+        value += arb_of(lam) * arb_sum_squares(W) / 2
+    H = np.asarray(H, dtype=np.float64)
+    col_sq = flint.arb(0)
+    for j in range(H.shape[1]):
+        col_sq += arb_sum_squares(H[:, j]) * counts[j]
+    value += arb_of(lam_H) * col_sq / 2
+    if b is not None and lam_b != 0:
+        value += arb_of(lam_b) * arb_sum_squares(b) / 2
+    return value
+
+
+def balanced_factorization(
+    M: np.ndarray, lams: Sequence[float], lam_H: float, d: int,
+) -> tuple[list[np.ndarray], np.ndarray]:
+    r"""W_1..W_L (W_l d x d, W_L K x d) and G (d x m) with W_L ... W_1 G = M, attaining the
+    depth-L identity: with M = U S V^T (rank r <= d), E = the first r columns of I_d and
+    Lam = (lam_H prod lam_l)^(1/(L+1)),
+
+        G = a_H E S^(1/(L+1)) V^T,  W_l = a_l E S^(1/(L+1)) E^T (l < L),
+        W_L = a_L U S^(1/(L+1)) E^T,   a_j = sqrt(Lam / lam_j)  (prod a_j = 1),
+
+    so lam_j |factor_j|^2 = Lam sum_i sigma_i^(2/(L+1)) for every factor.  Raises
+    ValueError when rank M > d."""
+    L = len(lams)
+    U, S, Vt = np.linalg.svd(np.asarray(M, dtype=float), full_matrices=False)
+    r = int((S > 1e-14 * max(S.max(initial=0.0), 1e-300)).sum())
+    if r > d:
+        raise ValueError(f"rank {r} of the target does not fit in width d = {d}")
+    U, S, Vt = U[:, :r], S[:r], Vt[:r]
+    root = S ** (1.0 / (L + 1))
+    Lam = float(np.exp((np.log(lam_H) + sum(np.log(x) for x in lams)) / (L + 1)))
+    a = [np.sqrt(Lam / x) for x in lams]
+    a_H = np.sqrt(Lam / lam_H)
+    E = np.eye(d)[:, :r]
+    G = a_H * (E * root) @ Vt
+    Ws = [a[l] * (E * root) @ E.T for l in range(L - 1)]
+    Ws.append(a[L - 1] * (U * root) @ E.T)
+    return Ws, G
