@@ -1,0 +1,361 @@
+r"""Deep linear CE: is deep neural collapse (an ETF at every layer) the global optimum?
+
+Claim tested: Dang et al. (2023), "Neural Collapse in Deep Linear Networks: From Balanced
+to Imbalanced Data", ICML 2023 (arXiv 2301.00437), Theorem 3.2 (balanced, bias-free CE:
+every global minimizer is collapsed with simplex-ETF class means and ETF-aligned layers).
+Conflicting result: C. Garrod and J. P. Keating, "The Persistence of Neural Collapse Despite
+Low-Rank Bias" (arXiv 2410.23169, NeurIPS 2025): for K >= 4 and L >= 3, or K >= 6 and
+L = 2 (their depth counts weight matrices like ours), low-rank configurations have a lower
+objective than deep collapse.  We decide by computation for the user's parameters.
+
+Symbol map (paper -> ours): Dang et al.'s M weight matrices W_M ... W_1 = ours W_L ... W_1
+(M = L); lambda_{W_m} = lam_W for every layer; lambda_H = lam_H; n, N, K, d unchanged; loss
+(1/N) sum CE with weight decay not divided by N (our convention).  Garrod & Keating's
+regularization strengths map the same way (one lambda per factor).
+
+The deep-collapse candidate.  With class-mean logits Z = a (I - 11^T/K) (margin a) and
+the balanced factorization (depth-L factorization identity, c = ((L+1)/2)(lam_H
+lam_W^L)^(1/(L+1)), p = 2/(L+1)):
+
+    psi(a) = log(1 + (K-1) e^(-a)) + (K-1) c (sqrt(n) a)^p,      a >= 0,
+
+nonconvex for L >= 2 (a^p concave).  Its minimum over a >= 0 (a = 0 included: W = H = 0,
+value log K) is enclosed rigorously by interval branch and bound; the explicit ETF point
+of the stated d gives a rigorous upper bound.
+
+Search.  The full problem (class-mean features, exact for a linear network and a convex
+loss) is minimized from many random starts (batched L-BFGS).  The best point is
+evaluated in interval arithmetic; if it is below the candidate's rigorous lower end by
+more than the tolerance, the status is ``refuted``: the point is saved (npz), its rank
+and singular values per layer and the improvement in percent are reported.  The
+refutation is found from random starts, never planted.
+
+What can be certified when the candidate is not refuted.  A rigorous lower bound on the
+full problem: averaging over class permutations (CE is convex and permutation invariant),
+the data term over a nuclear-norm ball |Z|_* <= tau is at least log(1 + (K-1)
+e^(-tau/(K-1))), and sum sigma_i^p >= (sum sigma_i)^p for p <= 1, so
+
+    f >= min_a log(1 + (K-1) e^(-a)) + c (K-1)^p (sqrt(n) a)^p.
+
+For L = 1 (p = 1) this equals the candidate: certified (Zhu et al. 2021).  For L >= 2 it
+is strictly weaker except where a = 0 wins in both (then W = H = 0 is certified); otherwise
+the status is ``inconclusive``: the candidate is an upper bound that random starts did not
+beat, nothing more.  Deep collapse is never certified where it is not the optimum.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import flint
+import numpy as np
+import sympy as sp
+
+from ..certify.certificate import NOT_APPLICABLE, REFUTED, Certificate, decide, upper_end
+from ..certify.deep import (
+    DEPTH_IDENTITY,
+    balanced_factorization,
+    interval_minimize_1d,
+    interval_objective_deep,
+)
+from ..certify.intervals import arb_of
+from ..derive.reduction import DerivationStep
+from ..geometry import helmert_basis
+from ..losses import get_loss
+from ..solve.deep import layer_metrics, layer_summary, solve_deep
+from ..spec import UFMSpec
+from .base import ClosedForm, ExplicitPoint, NumericResult, Theorem, register
+from .deep_linear_mse import DeepLinearSpec
+
+#: random starts of the refutation search (certify) and its solver tolerance
+SEARCH_STARTS = 24
+SEARCH_TOL = 1e-9
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class DeepLinearCESpec(DeepLinearSpec):
+    """Deep linear spec for CE: d >= K - 1 (the simplex ETF candidate must fit)."""
+
+    def min_d(self) -> int:
+        return self.K - 1
+
+
+@dataclasses.dataclass(frozen=True)
+class ETFScalar:
+    r"""psi(a) = log(1 + (K-1) e^(-a)) + B a^p over a >= 0, p = 2/(L+1), with
+    B = ((L+1)/2) (K-1)^power (lam_H lam_W^L)^(1/(L+1)) n^(p/2): ``power = 1`` is the
+    deep-collapse candidate, ``power = p`` the rigorous lower bound."""
+
+    K: int
+    L: int
+    n: int
+    lam_W: Fraction
+    lam_H: Fraction
+    power: Fraction
+
+    @property
+    def p(self) -> sp.Rational:
+        return sp.Rational(2, self.L + 1)
+
+    @property
+    def B(self) -> sp.Expr:
+        L = self.L
+        lam = sp.Rational(self.lam_H.numerator, self.lam_H.denominator) * sp.Rational(
+            self.lam_W.numerator, self.lam_W.denominator) ** L
+        power = sp.Rational(self.power.numerator, self.power.denominator)
+        return (sp.Rational(L + 1, 2) * sp.Integer(self.K - 1) ** power
+                * lam ** sp.Rational(1, L + 1) * sp.Integer(self.n) ** (self.p / 2))
+
+    def expr(self, a: sp.Expr) -> sp.Expr:
+        return sp.log(1 + (self.K - 1) * sp.exp(-a)) + self.B * a**self.p
+
+    def B_arb(self) -> flint.arb:
+        L = self.L
+        lam = arb_of(self.lam_H) * arb_of(self.lam_W) ** L
+        km1 = flint.arb(self.K - 1)
+        if self.power != 1:
+            km1 = km1 ** arb_of(self.power)
+        return flint.arb(L + 1) / 2 * km1 * lam.root(L + 1) * flint.arb(self.n).root(L + 1)
+
+    def minimum(self) -> tuple[flint.arb, float]:
+        """Rigorous enclosure of min_{a >= 0} psi and an (approximate) minimizer.
+        For a >= a_max = (log K / B)^(1/p), psi >= log K = psi(0)."""
+        K, p_f = self.K, 2.0 / (self.L + 1)
+        B = self.B_arb()
+        p = flint.arb(2) / (self.L + 1)
+
+        def dec(a: flint.arb) -> flint.arb:
+            return (1 + (K - 1) * (-a).exp()).log()
+
+        def inc(a: flint.arb) -> flint.arb:
+            return flint.arb(0) if a == 0 else B * a**p
+
+        def deriv(a: flint.arb) -> flint.arb:
+            e = (-a).exp()
+            return -(K - 1) * e / (1 + (K - 1) * e) + B * p * a ** (p - 1)
+
+        a_max = (math.log(K) / float(B.lower())) ** (1 / p_f) * (1 + 1e-9)
+        enclosure, a_best = interval_minimize_1d(dec, inc, deriv, 0.0, a_max, rel_tol=1e-13)
+        if a_best > 0:  # Newton polish of psi'(a) = 0 (mpmath), checked in intervals
+            import mpmath
+
+            Bf = mpmath.mpf(float(B.mid()))
+            with mpmath.workdps(30):
+                try:
+                    a_new = float(mpmath.findroot(
+                        lambda a: -(K - 1) / (mpmath.exp(a) + K - 1) + Bf * p_f * a ** (p_f - 1),
+                        mpmath.mpf(a_best)))
+                except (ValueError, ZeroDivisionError):
+                    a_new = a_best
+            if a_new > 0:
+                val = dec(flint.arb(a_new)) + inc(flint.arb(a_new))
+                if upper_end(val) < upper_end(enclosure):
+                    enclosure = flint.arb(enclosure.lower()).union(val)
+                    a_best = a_new
+        return enclosure, a_best
+
+
+def candidate_scalar(spec: DeepLinearSpec) -> ETFScalar:
+    return ETFScalar(spec.K, spec.L, spec.n[0], spec.lam_W, spec.lam_H, Fraction(1))
+
+
+def lower_scalar(spec: DeepLinearSpec) -> ETFScalar:
+    return ETFScalar(spec.K, spec.L, spec.n[0], spec.lam_W, spec.lam_H,
+                     Fraction(2, spec.L + 1))
+
+
+def etf_point(spec: DeepLinearSpec, a: float) -> ExplicitPoint:
+    """The deep-collapse point with margin a: M = sqrt(n) a (I - 11^T/K), balanced."""
+    K, n = spec.K, spec.n[0]
+    Q = helmert_basis(K)
+    M = math.sqrt(n) * a * Q @ Q.T
+    L = spec.L
+    if a == 0:
+        Ws = [np.zeros((spec.d, spec.d)) for _ in range(L - 1)] + [np.zeros((K, spec.d))]
+        G = np.zeros((spec.d, K))
+    else:
+        Ws, G = balanced_factorization(M, [float(spec.lam_W)] * L, float(spec.lam_H), spec.d)
+    arrays = {f"W{l}": W for l, W in enumerate(Ws, start=1)} | {"H": G / math.sqrt(n)}
+    return ExplicitPoint(arrays=arrays, labels=tuple(range(K)), counts=spec.n)
+
+
+def output_dir() -> Path:
+    """Where refuting points are saved: $NCPROOFS_OUT or ./out/refutations."""
+    return Path(os.environ.get("NCPROOFS_OUT", "out")) / "refutations"
+
+
+@register
+class DeepLinearCE(Theorem):
+    id = "deep-linear-ce"
+    title = "Deep linear CE: deep collapse vs low-rank minima (Dang et al. 2023 vs Garrod & " \
+            "Keating 2024)"
+    citation = (
+        "H. Dang et al., Neural Collapse in Deep Linear Networks, ICML 2023 (arXiv 2301.00437), "
+        "Theorem 3.2; C. Garrod and J. P. Keating, The Persistence of Neural Collapse Despite "
+        "Low-Rank Bias, arXiv 2410.23169"
+    )
+    symbol_map = (
+        "paper M (number of weight matrices) = ours L; lambda_{W_m} = lam_W (all layers); "
+        "lambda_H = lam_H; n, N, K, d unchanged (1/N on the loss only)"
+    )
+    spec_type = DeepLinearCESpec
+    default_cases = (
+        {"params": {"K": 4, "n": 5, "d": 4, "lam_W": "5e-3", "lam_H": "5e-3", "L": 3},
+         "expect": "refuted"},
+        {"params": {"K": 3, "n": 5, "d": 3, "lam_W": "5e-3", "lam_H": "5e-3", "L": 1},
+         "expect": "certified"},
+        {"params": {"K": 3, "n": 5, "d": 3, "lam_W": "5e-3", "lam_H": "5e-3", "L": 2},
+         "expect": "inconclusive"},
+    )
+
+    def __init__(self) -> None:
+        self._search_cache: dict[Any, Any] = {}
+
+    # ------------------------------------------------------------------ derivation
+
+    def derive_general(self) -> list[DerivationStep]:
+        a, c, n = sp.symbols("a c n", positive=True)
+        K, L = sp.symbols("K L", integer=True, positive=True)
+        p = 2 / (L + 1)
+        data = sp.log(1 + (K - 1) * sp.exp(-a))
+        return [
+            DerivationStep("c (depth-L factorization identity)", sp.Eq(c, (L + 1) / 2 * (
+                sp.Symbol("lambda_H") * sp.Symbol("lambda_W") ** L) ** (1 / (L + 1)))),
+            DerivationStep("Deep collapse candidate: psi(a), margin a, Z = a(I - 11^T/K)",
+                           data + (K - 1) * c * (sp.sqrt(n) * a) ** p),
+            DerivationStep("Stationarity psi'(a) = 0 (nonconvex for L >= 2: compare with a=0)",
+                           sp.Eq(sp.diff(data + (K - 1) * c * (sp.sqrt(n) * a) ** p, a), 0)),
+            DerivationStep("Rigorous lower bound (sum sigma^p >= (sum sigma)^p, permutation "
+                           "averaging): phi_low(a)", data + c * ((K - 1) * sp.sqrt(n) * a) ** p),
+            DerivationStep("The two coincide iff p = 1, i.e. L = 1 (Zhu et al.)",
+                           sp.Eq((K - 1) ** p, K - 1)),
+        ]
+
+    def closed_form(self, spec: UFMSpec) -> ClosedForm:
+        assert isinstance(spec, DeepLinearSpec)
+        if not spec.balanced or spec.bias:
+            why = "imbalanced classes" if not spec.balanced else "a bias"
+            return ClosedForm(objective=None, regime="outside the theorem", applicable=False,
+                              reason=f"the deep-collapse claim is for balanced, bias-free CE "
+                                     f"(got {why})")
+        psi = candidate_scalar(spec)
+        enclosure, a_star = psi.minimum()
+        a_float = a_star if float(enclosure.mid()) < math.log(spec.K) - 1e-15 else 0.0
+        point = etf_point(spec, a_float)
+        at = (float(psi.B_arb().mid()) * a_float ** (2 / (spec.L + 1))
+              + math.log1p((spec.K - 1) * math.exp(-a_float))) if a_float > 0 else None
+        value = sp.log(spec.K) if at is None else sp.Float(repr(at), 17)
+        regime = "deep collapse (ETF at every layer)" if a_float > 0 else "zero (W = H = 0)"
+        steps = [DerivationStep("psi(a)", psi.expr(sp.Symbol("a", nonnegative=True))),
+                 DerivationStep("a* (interval branch and bound)", sp.Float(a_float, 15)),
+                 DerivationStep("psi(a*) enclosure", sp.Symbol(str(enclosure)))]
+        return ClosedForm(
+            objective=value, regime=regime,
+            minimizer={"geometry": regime, "a": a_float, "value_enclosure": str(enclosure),
+                       "note": "candidate (a claim under test), not a proved optimum"},
+            point=point, steps=steps)
+
+    # ------------------------------------------------------------------ certificate
+
+    def search(self, spec: DeepLinearSpec, starts: int = SEARCH_STARTS, seed: int = 0,
+               device: str = "cpu"):
+        """Random-start search of the full problem (cached per spec, starts, seed)."""
+        key = (spec, starts, seed, device)
+        if key not in self._search_cache:
+            self._search_cache[key] = solve_deep(
+                "ce", spec.n, spec.d, [float(spec.lam_W)] * spec.L, float(spec.lam_H),
+                starts=starts, seed=seed, device=device, tol=SEARCH_TOL)
+        return self._search_cache[key]
+
+    def upper_bound(self, spec: DeepLinearSpec, point: ExplicitPoint) -> flint.arb:
+        a = point.arrays
+        Ws = [a[f"W{l}"] for l in range(1, spec.L + 1)]
+        return interval_objective_deep(get_loss("ce"), Ws, a["H"], None, point.labels,
+                                       point.counts, spec.lams, spec.lam_H)
+
+    def certify(self, spec: UFMSpec, closed: ClosedForm, *, starts: int = SEARCH_STARTS,
+                seed: int = 0) -> Certificate:
+        assert isinstance(spec, DeepLinearSpec)
+        method = ("deep-collapse candidate (interval branch and bound) vs random-start search "
+                  "of the full problem (refutation); Schatten-p subadditivity lower bound")
+        assumptions = [
+            DEPTH_IDENTITY,
+            "CE is convex in the features for fixed linear weights, so class means are optimal",
+            "permutation averaging of the convex data term over a nuclear-norm ball",
+        ]
+        if not closed.applicable:
+            return Certificate(method=method, status=NOT_APPLICABLE, rigorous=False,
+                               reason=closed.reason, assumptions=assumptions)
+        cand_enclosure, _ = candidate_scalar(spec).minimum()
+        low_enclosure, _ = lower_scalar(spec).minimum()
+        lower = flint.arb(low_enclosure.lower())  # rigorous lower end
+        cand_upper = self.upper_bound(spec, closed.point)
+        res = self.search(spec, starts, seed)
+        best = res.best_point()
+        found = ExplicitPoint(arrays=best, labels=tuple(range(spec.K)), counts=spec.n)
+        found_upper = self.upper_bound(spec, found)
+        details: dict[str, Any] = {
+            "candidate_value": str(cand_enclosure),
+            "lower_bound_rigorous": float(low_enclosure.lower()),
+            "search": {"starts": starts, "seed": seed,
+                       "best_value": float(res.values[res.best]),
+                       "start_values": [float(v) for v in res.values],
+                       "rigorous_value_upper": upper_end(found_upper)},
+        }
+        # candidate vs the best point found: refuted when the found point is lower
+        if upper_end(found_upper) < float(cand_enclosure.lower()) - 1e-9 * max(
+                1.0, abs(float(cand_enclosure.mid()))):
+            cert = decide(method=method, lower=None, upper=found_upper, claimed=cand_enclosure,
+                          assumptions=assumptions, details=details)
+            assert cert.status == REFUTED
+            cert.rigorous = True  # interval value of the point vs the candidate's lower end
+            layers = layer_metrics(res.objective, best, target="etf")
+            gain = 100 * (float(cand_enclosure.mid()) - upper_end(found_upper)) / float(
+                cand_enclosure.mid())
+            path = self._save(spec, best, layers, found_upper, cand_enclosure)
+            details.update(improvement_percent=gain, saved_point=str(path),
+                           ranks=[e["rank"] for e in layers],
+                           singular_values=[e["singular_values"] for e in layers])
+            cert.details = details
+            cert.reason = (f"a point found from random starts (rank {layers[-2]['rank']} "
+                           f"features) is {gain:.3g}% below deep collapse; saved to {path}")
+            return cert
+        cert = decide(method=method, lower=lower, upper=cand_upper, claimed=cand_enclosure,
+                      assumptions=assumptions, details=details)
+        if cert.status != "certified" and cert.status != REFUTED:
+            cert.reason = (f"deep collapse not beaten by {starts} random starts, but for "
+                           f"L = {spec.L} the rigorous lower bound {cert.lower_bound:.12g} is "
+                           f"below the candidate {float(cand_enclosure.mid()):.12g}: "
+                           "not certified (only L = 1, or W = H = 0 optimal, can be)")
+        return cert
+
+    def _save(self, spec: DeepLinearSpec, point: dict[str, np.ndarray], layers: list,
+              value: flint.arb, candidate: flint.arb) -> Path:
+        out = output_dir()
+        out.mkdir(parents=True, exist_ok=True)
+        n = spec.n[0]
+        name = (f"deep-linear-ce_K{spec.K}_n{n}_d{spec.d}_L{spec.L}_lamW{float(spec.lam_W):g}"
+                f"_lamH{float(spec.lam_H):g}.npz")
+        path = out / name
+        np.savez(path, **point, labels=np.arange(spec.K), counts=np.array(spec.n),
+                 value_upper=upper_end(value), candidate=float(candidate.mid()),
+                 ranks=np.array([e["rank"] for e in layers]))
+        return path
+
+    def solve(self, spec: UFMSpec, *, device: str = "auto", starts: int = 8,
+              seed: int = 0) -> NumericResult:
+        assert isinstance(spec, DeepLinearSpec)
+        res = solve_deep("ce", spec.n, spec.d, [float(spec.lam_W)] * spec.L,
+                         float(spec.lam_H), bias=spec.bias, starts=starts, seed=seed,
+                         device=device)
+        summary = res.summary()
+        best = res.best_point()
+        layers = layer_metrics(res.objective, best, target="etf")
+        summary["metrics"] = layer_summary(layers)
+        summary["layers"] = layers
+        return NumericResult(summary=summary, point=best)
