@@ -35,6 +35,22 @@ def arb_relu(A: flint.arb_mat) -> flint.arb_mat:
     return out
 
 
+def _data_term(loss: Loss, Z: flint.arb_mat, labels: Sequence[int],
+               counts: Sequence[int]) -> flint.arb:
+    """MSE written with products (arb's ``x ** 2`` of a ball around 0 is infinite, which
+    would only make the bound useless, never wrong); other losses via ``loss.arb``."""
+    if loss.name != "mse":
+        return interval_data_term(loss, Z, labels, counts)
+    total = flint.arb(0)
+    for j in range(Z.ncols()):
+        col = flint.arb(0)
+        for i in range(Z.nrows()):
+            e = Z[i, j] - (1 if i == labels[j] else 0)
+            col += e * e
+        total += col * counts[j]
+    return total / (2 * sum(counts))
+
+
 def interval_deep_objective(
     loss: Loss,
     weights: Sequence[np.ndarray],
@@ -55,7 +71,7 @@ def interval_deep_objective(
         A = arb_matrix(W) * A
         if activation == "relu" and layer < len(weights) - 1:
             A = arb_relu(A)
-    value = interval_data_term(loss, A, labels, counts)
+    value = _data_term(loss, A, labels, counts)
     for W, lam in zip(weights, lams):
         value += arb_of(lam) * arb_sum_squares(W) / 2
     H = np.asarray(H, dtype=np.float64)

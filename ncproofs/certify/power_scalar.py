@@ -105,7 +105,8 @@ class PowerScalar:
 
     def G(self, u: flint.arb) -> flint.arb:
         C = arb_of(self.R).root(self.m)
-        return arb_of(self.w) / 2 * (u**self.m - 1) ** 2 + C * u**2
+        t = u**self.m - 1
+        return arb_of(self.w) / 2 * (t * t) + C * (u * u)
 
     def certified_minimum(self, prec: int = 200) -> ScalarMinimum:
         old = flint.ctx.prec

@@ -1,0 +1,288 @@
+r"""Pilanci & Ergen (2020): the exact convex program of a weight-decayed two-layer ReLU net.
+
+Papers: M. Pilanci, T. Ergen, "Neural Networks are Convex Regularizers: Exact
+Polynomial-time Convex Optimization Formulations for Two-layer Networks", ICML 2020,
+Theorems 1-2 (convex program, strong duality for width m >= m*); T. Ergen, M. Pilanci,
+"Revealing the Structure of Deep Neural Networks via Convex Duality", ICML 2021 (closed
+forms for whitened and rank-one data).
+
+Problem (the paper's scaling; binary labels y = +-1, scalar output, X n x p):
+
+    p(m) = min 1/2 |sum_{j<=m} max(X u_j, 0) a_j - y|^2 + beta/2 sum_j (|u_j|^2 + a_j^2).
+
+Symbol map (paper -> ours): beta = lam_W (decay on both layers), m = d (width of the
+torch-trained network), n = 2 x n (n points per class, K = 2), X = data with a constant
+column when bias=true (a first-layer bias, regularized like the weights).  lam_H is not
+used (the features are the data) and must be 0.
+
+Data sets (``data``): ``iris`` (versicolor vs virginica, the first two principal components
+standardized and rounded to 6 decimals, n per class drawn with ``seed``; needs
+scikit-learn: ``pip install ncproofs[experiments]``), ``whitened`` (X = I - v v^T/2 with
+v = (1,1,1,1,0,..): exactly orthogonal, X X^T = I, p = 2n >= 4) and ``rank-one``
+(X = a b^T with integer a, b = (3, 4)).
+
+Closed forms (Ergen & Pilanci; derived in docs/relu.md).  Whitened: f(X) can be any
+vector with cost beta(|f_+| + |f_-|), so p* = phi(|y_+|) + phi(|y_-|) with
+phi(r) = r^2/2 (r <= beta), beta r - beta^2/2 (r > beta).  Rank one: outputs are
+c_1 a_+ + c_2 a_- with cost beta(|c_1| + |c_2|)/|b|, a lasso with disjoint supports:
+p* = |y|^2/2 - sum_s (|a_s^T y| - beta/|b|)_+^2 / (2 |a_s|^2).
+
+Certificate.  ``patterns=complete``: the exact pattern enumeration, a rigorous dual lower
+bound (valid for EVERY width) and the interval value of the explicit network read off the
+convex solution (an upper bound for that width): certified when they meet.  The optimum
+then bounds every trained network of any width from below.  ``patterns=sampled``: the
+network is feasible -- an upper bound only -- and the status is at best ``inconclusive``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from fractions import Fraction
+from typing import Any, ClassVar
+
+import numpy as np
+import sympy as sp
+
+from ..certify.certificate import NOT_APPLICABLE, Certificate, decide
+from ..certify.intervals import sympy_to_arb
+from ..derive.reduction import DerivationStep
+from ..solve import relu2
+from ..spec import SpecError, UFMSpec, _range_text, param
+from .base import ClosedForm, NumericResult, Theorem, register
+
+DATASETS = ("iris", "whitened", "rank-one")
+PATTERN_MODES = ("complete", "sampled")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Relu2Spec(UFMSpec):
+    K: int = param("int", 2, lower=2, upper=2, doc="classes (binary: labels +-1)")
+    n: tuple[int, ...] = param("counts", 8, doc="points per class")
+    d: int = param("int", 8, lower=1, doc="width m of the torch-trained network")
+    lam_W: Fraction = param("number", lower=0, lower_open=True,
+                            doc="weight decay beta on both layers")
+    lam_H: Fraction = param("number", Fraction(0), lower=0, upper=0,
+                            doc="unused (the features are the data): must be 0")
+    bias: bool = param("bool", True, doc="constant input column (a regularized bias)")
+    data: str = param("choice", "iris", doc="iris | whitened | rank-one")
+    patterns: str = param("choice", "complete", doc="complete | sampled")
+    samples: int = param("int", 200, lower=1, doc="directions drawn when patterns=sampled")
+    seed: int = param("int", 0, lower=0, doc="seed of the data subset / sampled patterns")
+
+    aliases: ClassVar[dict[str, str]] = {"beta": "lam_W", "m": "d"}
+    _choices: ClassVar[dict[str, tuple[str, ...]]] = {"data": DATASETS,
+                                                      "patterns": PATTERN_MODES}
+
+    def _coerce(self, field: dataclasses.Field, raw: Any) -> Any:
+        if field.metadata.get("kind") != "choice":
+            return super()._coerce(field, raw)
+        options = self._choices[field.name]
+        value = str(raw).strip().lower()
+        if value not in options:
+            raise SpecError(f"{field.name} must be one of {', '.join(options)}, got {raw!r}")
+        return value
+
+    def _check(self) -> None:
+        super()._check()
+        if not self.balanced:
+            raise SpecError(f"n must be one int (balanced), got {list(self.n)}")
+        if self.data != "iris" and self.bias:
+            raise SpecError(f"bias must be false for data={self.data} (a constant column "
+                            "breaks whitening / rank one)")
+        if self.data == "iris" and self.n[0] > 50:
+            raise SpecError(f"n must be <= 50 for data=iris (50 per class), got {self.n[0]}")
+        if self.data == "whitened" and 2 * self.n[0] < 4:
+            raise SpecError("n must be >= 2 for data=whitened")
+
+    @classmethod
+    def describe(cls) -> list[tuple[str, str, str]]:
+        rows = []
+        for f in dataclasses.fields(cls):
+            m = f.metadata
+            if m.get("kind") == "choice":
+                rng = " | ".join(cls._choices[f.name])
+            elif m.get("kind") in ("int", "number"):
+                rng = _range_text(m["lower"], m["upper"], m["lower_open"], m["upper_open"])
+            elif m.get("kind") == "bool":
+                rng = "true/false"
+            else:
+                rng = "int >= 1"
+            rows.append((f.name, rng, m.get("doc", "")))
+        return rows
+
+
+# --------------------------------------------------------------------------- data
+
+
+def dataset(spec: Relu2Spec) -> tuple[np.ndarray, np.ndarray]:
+    """(X, y) with y = +1 for the first class, -1 for the second."""
+    n = spec.n[0]
+    y = np.concatenate([np.ones(n), -np.ones(n)])
+    if spec.data == "iris":
+        try:
+            from sklearn.datasets import load_iris
+        except ImportError:  # pragma: no cover - depends on the environment
+            raise SpecError("data=iris needs scikit-learn: pip install 'ncproofs[experiments]'"
+                            ) from None
+        iris = load_iris()
+        keep = iris.target > 0
+        F = iris.data[keep]
+        lab = iris.target[keep]
+        F = F - F.mean(axis=0)
+        _, _, Vt = np.linalg.svd(F, full_matrices=False)
+        Z = F @ Vt[:2].T
+        Z = np.round(Z / Z.std(axis=0), 6)
+        rng = np.random.default_rng(spec.seed)
+        idx = np.concatenate([rng.choice(np.where(lab == 1)[0], n, replace=False),
+                              rng.choice(np.where(lab == 2)[0], n, replace=False)])
+        X = Z[idx]
+        if spec.bias:
+            X = np.c_[X, np.ones(2 * n)]
+        return X, y
+    if spec.data == "whitened":
+        N = 2 * n
+        v = np.zeros(N)
+        v[:4] = 1.0
+        return np.eye(N) - np.outer(v, v) / 2, y  # exactly orthogonal (entries 0, +-1/2, 1)
+    a = np.array([((7 * i) % 11) - 4 for i in range(2 * n)], dtype=float)
+    a[a == 0] = 1.0
+    return np.outer(a, [3.0, 4.0]), y
+
+
+def closed_form_value(spec: Relu2Spec) -> sp.Expr | None:
+    """Ergen & Pilanci's closed forms (exact), None for iris."""
+    X, y = dataset(spec)
+    beta = sp.Rational(spec.lam_W.numerator, spec.lam_W.denominator)
+    ys = [sp.Integer(int(v)) for v in y]
+    if spec.data == "whitened":
+        def phi(r2: sp.Expr) -> sp.Expr:
+            r = sp.sqrt(r2)
+            return r2 / 2 if r <= beta else beta * r - beta**2 / 2
+        pos = sum(v**2 for v in ys if v > 0)
+        neg = sum(v**2 for v in ys if v < 0)
+        return phi(pos) + phi(neg)
+    if spec.data == "rank-one":
+        a = [sp.Integer(int(v)) for v in X[:, 0] / 3]
+        bnorm = sp.Integer(5)
+        total = sum(v**2 for v in ys) / 2
+        for part in ([max(v, 0) for v in a], [max(-v, 0) for v in a]):
+            g = sum(pi * yi for pi, yi in zip(part, ys))
+            nu = sum(pi**2 for pi in part)
+            excess = sp.Abs(g) - beta / bnorm
+            if nu > 0 and excess > 0:
+                total -= excess**2 / (2 * nu)
+        return sp.nsimplify(total)
+    return None
+
+
+@register
+class ReluTwoLayerConvex(Theorem):
+    id = "relu2-convex"
+    title = "Two-layer ReLU net, weight decay: exact convex program (Pilanci & Ergen 2020)"
+    citation = ("M. Pilanci and T. Ergen, Neural Networks are Convex Regularizers, ICML 2020, "
+                "Thms 1-2; T. Ergen and M. Pilanci, Revealing the Structure of Deep Neural "
+                "Networks via Convex Duality, ICML 2021 (whitened / rank-one closed forms)")
+    symbol_map = ("paper beta = lam_W (alias beta), paper m = d (alias m), paper n = 2 n "
+                  "(n per class), paper X = data (+ constant column when bias=true)")
+    spec_type = Relu2Spec
+    # Complete-pattern iris and whitened cases certify too (tests/test_relu2_convex.py), but
+    # torch training ends 1e-5..3e-4 above the certified optimum there (verdict
+    # numeric-suboptimal, a finding, see docs/relu.md), so they are not default cases.
+    default_cases = (
+        {"params": {"data": "rank-one", "n": 4, "lam_W": "2", "bias": "false", "d": 4},
+         "expect": "certified"},
+        {"params": {"n": 5, "lam_W": "0.1", "d": 12, "patterns": "sampled", "samples": 8},
+         "expect": "inconclusive"},
+    )
+
+    def derive_general(self) -> list[DerivationStep]:
+        r, beta, g, nu, b = sp.symbols("r beta g nu |b|", positive=True)
+        phi = sp.Piecewise((r**2 / 2, r <= beta), (beta * r - beta**2 / 2, True))
+        return [
+            DerivationStep("Convex program over all activation patterns D_i (exact for width "
+                           ">= m*): min 1/2|sum D_i X (v_i - w_i) - y|^2 + beta sum(|v_i| + "
+                           "|w_i|), (2D_i - I) X v_i >= 0, (2D_i - I) X w_i >= 0",
+                           sp.Symbol("p^*")),
+            DerivationStep("Dual (lower bound for every width): max 1/2|y|^2 - 1/2|lam - y|^2 "
+                           "s.t. |lam^T max(Xu, 0)| <= beta |u| for all u", sp.Symbol("d^*")),
+            DerivationStep("Whitened data (X X^T = I): p* = phi(|y_+|) + phi(|y_-|), phi(r)",
+                           phi),
+            DerivationStep("Rank-one data X = a b^T: p* = |y|^2/2 - sum_s of",
+                           sp.Max(g - beta / b, 0) ** 2 / (2 * nu)),
+        ]
+
+    def closed_form(self, spec: Relu2Spec) -> ClosedForm:
+        value = closed_form_value(spec)
+        if value is None:
+            return ClosedForm(objective=None, regime="no closed form (general data): the "
+                              "convex program is the reference", minimizer={"data": spec.data},
+                              steps=[DerivationStep("data", sp.Symbol(spec.data))])
+        return ClosedForm(objective=value, regime=f"{spec.data} closed form",
+                          minimizer={"data": spec.data},
+                          steps=[DerivationStep("p*", value)])
+
+    def certify(self, spec: Relu2Spec, closed: ClosedForm) -> Certificate:
+        X, y = dataset(spec)
+        beta = spec.lam_W
+        complete = spec.patterns == "complete"
+        assumptions = ["Pilanci & Ergen 2020, Thm 1: the convex program equals p(m) for m >= "
+                       "m* (used only for the claim that the optimum is attained); the lower "
+                       "bound itself is weak duality, valid for every width"]
+        try:
+            pats = relu2.enumerate_patterns(X) if complete else relu2.sample_patterns(
+                X, spec.samples, spec.seed)
+        except relu2.PatternError as exc:
+            return Certificate(method="pattern enumeration", status=NOT_APPLICABLE,
+                               rigorous=False, reason=str(exc), assumptions=assumptions)
+        sol = relu2.solve_convex(X, y, float(beta), pats)
+        net = relu2.network_of(sol)
+        upper = relu2.interval_network_objective(net, X, y, beta)
+        details: dict[str, Any] = {
+            "patterns": len(pats), "pattern_set": spec.patterns,
+            "convex_value": {"value": sol.value, "solver": sol.solver, "status": sol.status,
+                             "seconds": sol.seconds, "rigorous": False},
+            "network_width": net.width,
+            "upper_bound_label": "value of an explicit network of width "
+                                 f"{net.width} (feasible: an upper bound)",
+            "hidden_metrics": hidden_metrics(net, X, y),
+        }
+        claimed = None if closed.objective is None else sympy_to_arb(closed.objective)
+        lower = None
+        if complete:
+            db = relu2.dual_bound(X, y, beta, y - sol.prediction, pats)
+            lower = db.value
+            details["dual"] = {"scale": db.scale, "worst_ratio": db.worst_ratio,
+                               "label": "weak duality over the complete pattern set: a lower "
+                                        "bound on every network of any width"}
+            method = ("complete activation patterns (exact enumeration) + interval-checked "
+                      "dual point (lower); interval value of the explicit network (upper)")
+        else:
+            method = ("sampled activation patterns: the network is feasible (upper bound); no "
+                      "lower bound (an incomplete pattern set bounds nothing from below)")
+        return decide(method=method, lower=lower, upper=upper, claimed=claimed,
+                      assumptions=assumptions, details=details)
+
+    def solve(self, spec: Relu2Spec, *, device: str = "auto", starts: int = 8,
+              seed: int = 0) -> NumericResult:
+        X, y = dataset(spec)
+        tr = relu2.train_torch(X, y, float(spec.lam_W), spec.d, min(starts, 4), seed,
+                               device=device)
+        summary = {"objective": tr.best, "grad_norm": tr.grad_norm, "iterations": tr.iterations,
+                   "seconds": tr.seconds, "device": tr.device, "starts": min(starts, 4),
+                   "width": tr.width, "start_objectives": tr.values,
+                   "metrics": hidden_metrics(relu2.Network(U=tr.params["U"], a=tr.params["a"]),
+                                             X, y)}
+        return NumericResult(summary=summary, point=tr.params)
+
+
+def hidden_metrics(net: relu2.Network, X: np.ndarray, y: np.ndarray) -> dict[str, float] | None:
+    """NC1 (and NC2 vs orthogonal) of the hidden features max(X U, 0) by class."""
+    if net.width == 0:
+        return None
+    from ..metrics import nc_metrics
+
+    labels = (y < 0).astype(int)
+    m = nc_metrics(net.hidden(X), labels, K=2, target="orthogonal")
+    return {k: (None if v is None or (isinstance(v, float) and math.isnan(v)) else v)
+            for k, v in m.items() if k in ("NC1", "NC1_cdnv", "NC2_M")}

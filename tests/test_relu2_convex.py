@@ -1,0 +1,71 @@
+"""relu2-convex (Pilanci & Ergen).  Independent routes: the closed forms of Ergen & Pilanci
+derived by hand (whitened, rank-one), brute-force sampling of activation patterns (a
+subset of the exact enumeration; the cell count n^2 - n + 2 of a central arrangement in
+general position), and torch training (never below the rigorous lower bound)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import sympy
+
+from ncproofs.certify.certificate import CERTIFIED
+from ncproofs.solve import relu2
+from ncproofs.spec import SpecError
+from ncproofs.theorems.base import get_theorem
+from ncproofs.theorems.relu2_convex import dataset
+
+TH = get_theorem("relu2-convex")
+
+
+def test_pattern_enumeration_complete_random_3d():
+    rng = np.random.default_rng(1)
+    X = np.c_[rng.standard_normal((12, 2)), np.ones(12)]
+    pats = set(relu2.enumerate_patterns(X))
+    assert len(pats) == 12 * 12 - 12 + 2 - 1  # cells of a general arrangement, minus 0
+    sampled = set(relu2.sample_patterns(X, 20000, 0))
+    assert sampled <= pats and len(sampled) > 0.8 * len(pats)
+
+
+def test_whitened_closed_form_by_hand_and_certified():
+    spec = TH.spec({"data": "whitened", "n": 3, "lam_W": "1", "bias": "false"})
+    closed = TH.closed_form(spec)
+    # hand: |y_+| = |y_-| = sqrt 3 > beta = 1: 2 (sqrt 3 - 1/2)
+    assert abs(float(closed.objective) - 2 * (3**0.5 - 0.5)) < 1e-14
+    cert = TH.certify(spec, closed)
+    assert cert.status == CERTIFIED
+
+
+def test_rank_one_closed_form_and_wrong_value_refuses():
+    spec = TH.spec({"data": "rank-one", "n": 4, "lam_W": "2", "bias": "false"})
+    closed = TH.closed_form(spec)
+    assert TH.certify(spec, closed).status == CERTIFIED
+    closed.objective = closed.objective * sympy.Rational(10001, 10000)  # mutation
+    assert TH.certify(spec, closed).status != CERTIFIED
+
+
+def test_iris_complete_certified_and_training_not_below():
+    pytest.importorskip("sklearn")
+    spec = TH.spec({"n": 5, "lam_W": "0.1", "d": 12})
+    cert = TH.certify(spec, TH.closed_form(spec))
+    assert cert.status == CERTIFIED and cert.gap < 1e-9
+    X, y = dataset(spec)
+    tr = relu2.train_torch(X, y, 0.1, 12, 2, 0)
+    assert min(tr.values) >= cert.lower_bound - 1e-12
+
+
+def test_sampled_patterns_give_upper_bound_only():
+    pytest.importorskip("sklearn")
+    spec = TH.spec({"n": 5, "lam_W": "0.1", "patterns": "sampled", "samples": 8})
+    cert = TH.certify(spec, TH.closed_form(spec))
+    assert cert.status != CERTIFIED and cert.lower_bound is None
+    full = TH.certify(TH.spec({"n": 5, "lam_W": "0.1"}), TH.closed_form(spec))
+    assert cert.upper_bound >= full.lower_bound
+
+
+@pytest.mark.parametrize("bad,name", [
+    ({"data": "mnist"}, "data"), ({"lam_H": "1"}, "lam_H"), ({"data": "whitened"}, "bias"),
+    ({"K": 3}, "K"), ({"patterns": "some"}, "patterns"), ({"lam_W": "0"}, "lam_W")])
+def test_bad_input(bad, name):
+    with pytest.raises(SpecError, match=name):
+        TH.spec({"n": 4, "lam_W": "1", **bad})
