@@ -208,13 +208,13 @@ class MultiLabelCrossEntropy(Theorem):
     default_cases = (
         {"params": {"K": 4, "m": 2, "n": 2, "d": 3, "lam_W": "1e-3", "lam_H": "1e-3"},
          "expect": "certified"},
-        {"params": {"K": 5, "m": 2, "n": "3,1", "d": 6, "lam_W": "5e-3", "lam_H": "2e-3",
+        {"params": {"K": 4, "m": 2, "n": "3,1", "d": 5, "lam_W": "5e-3", "lam_H": "2e-3",
                     "lam_b": "1e-2"}, "expect": "certified"},
         {"params": {"K": 3, "m": 1, "n": 4, "d": 2, "lam_W": "1e-2", "lam_H": "1e-2",
                     "bias": "false"}, "expect": "certified"},
         {"params": {"K": 4, "m": 2, "n": 1, "d": 3, "lam_W": "0.2", "lam_H": "0.2"},
          "expect": "certified"},
-        {"params": {"K": 5, "m": 2, "n": 1, "d": 3, "lam_W": "1e-3", "lam_H": "1e-3"},
+        {"params": {"K": 3, "m": 2, "n": 1, "d": 1, "lam_W": "1e-3", "lam_H": "1e-3"},
          "expect": "not-applicable"},
     )
 

@@ -125,7 +125,7 @@ class SphereCrossEntropy(Theorem):
     default_cases = (
         {"params": {"K": 4, "n": 2, "d": 3, "tau": "2"}, "expect": "certified"},
         {"params": {"K": 5, "n": 1, "d": 6, "tau": "0.5"}, "expect": "certified"},
-        {"params": {"K": 3, "n": 2, "d": 2, "tau": "10"}, "expect": "certified"},
+        {"params": {"K": 3, "n": 2, "d": 2, "tau": "3"}, "expect": "certified"},
         {"params": {"K": 5, "n": 1, "d": 3, "tau": "2"}, "expect": "not-applicable"},
     )
 
