@@ -64,10 +64,18 @@ class CEDual:
     lam_H: Fraction
     bias: bool = False
     lam_b: Fraction = Fraction(0)
+    #: label smoothing alpha: the loss is logsumexp(z) - y_k^T z with the target
+    #: y_k = (1 - alpha) e_k + alpha/K 1, whose conjugate is finite on {p - y_k : p in the
+    #: simplex}; every "I" (one-hot targets) below becomes T = (1 - alpha) I + alpha/K 11^T
+    smoothing: Fraction = Fraction(0)
 
     @property
     def K(self) -> int:
         return len(self.counts)
+
+    def target(self, j: int, k: int) -> Fraction:
+        """Entry (j, k) of the target matrix T (column k is the target of class k)."""
+        return (1 - self.smoothing) * (j == k) + self.smoothing / self.K
 
     @property
     def s_squared(self) -> Fraction:
@@ -79,21 +87,25 @@ class CEDual:
         """Bound from P = (1-(K-1)q) I + q (11^T - I), balanced classes, 0 <= q <= 1/(K-1).
 
         The KKT point of the ETF closed form has q = min(t, 1/K), t = sqrt(n lam_W lam_H).
+        With smoothing alpha, Y = -(q - alpha/K)(I - 11^T/K) and (*) reads
+        (q - alpha/K)^2 <= n lam_W lam_H; the KKT point has q = min(t + alpha/K, 1/K).
         """
         if len(set(self.counts)) != 1:
             raise SpecError("n must be balanced for the symmetric dual")
         K, n = self.K, self.counts[0]
         if not (0 <= q <= Fraction(1, K - 1)):
             raise ValueError("q must lie in [0, 1/(K-1)]")
-        # Y = -q (I - 11^T/K); Y 1 = 0 so every bias mode is satisfied with no bias term.
-        if q * q > n * self.s_squared:
-            raise ValueError("symmetric dual point infeasible: q^2 > n lam_W lam_H")
+        # Y = -r (I - 11^T/K), r = q - alpha/K; Y 1 = 0 so every bias mode is satisfied
+        # with no bias term.
+        r = q - self.smoothing / K
+        if r * r > n * self.s_squared:
+            raise ValueError("symmetric dual point infeasible: (q - alpha/K)^2 > n lam_W lam_H")
         p_true = 1 - (K - 1) * q
         value = arb_entropy([p_true]) + (K - 1) * arb_entropy([q])
         return DualBound(
             value=value,
             method="exact symmetric dual point (q^2 <= n lam_W lam_H checked in rationals)",
-            details={"q": float(q), "slack": float(n * self.s_squared - q * q)},
+            details={"q": float(q), "slack": float(n * self.s_squared - r * r)},
         )
 
     # ------------------------------------------------------------------ dense
@@ -116,11 +128,13 @@ class CEDual:
         w = [Fraction(c, N) for c in self.counts]
         cols = [_round_to_simplex(P[:, k]) for k in range(K)]
         if self.bias and self.lam_b == 0:
-            cols = _balance_marginals(cols, w)
-        Y = [[w[k] * (cols[k][j] - (1 if j == k else 0)) for k in range(K)] for j in range(K)]
+            rows = None if self.smoothing == 0 else [
+                sum(w[k] * self.target(j, k) for k in range(K)) for j in range(K)]
+            cols = _balance_marginals(cols, w, rows)
+        Y = [[w[k] * (cols[k][j] - self.target(j, k)) for k in range(K)] for j in range(K)]
         theta = self._feasible_scale(Y)
         p_final = [
-            [theta * cols[k][j] + (1 - theta) * (1 if j == k else 0) for j in range(K)]
+            [theta * cols[k][j] + (1 - theta) * self.target(j, k) for j in range(K)]
             for k in range(K)
         ]
         value = flint.arb(0)
@@ -193,22 +207,26 @@ def _round_to_simplex(p: np.ndarray) -> list[Fraction]:
     return q
 
 
-def _balance_marginals(cols: list[list[Fraction]], w: list[Fraction]) -> list[list[Fraction]]:
-    """Make sum_k w_k p_k = w exactly (needed for an unregularized bias), keeping each p_k
-    in the simplex: Altschuler, Weed & Rigollet's rounding of the coupling
-    pi_{jk} = w_k p_{jk} onto the transport polytope with both marginals w, in rationals."""
+def _balance_marginals(
+    cols: list[list[Fraction]], w: list[Fraction], rows: list[Fraction] | None = None
+) -> list[list[Fraction]]:
+    """Make sum_k w_k p_k = rows exactly (default rows = w; needed for an unregularized
+    bias), keeping each p_k in the simplex: Altschuler, Weed & Rigollet's rounding of the
+    coupling pi_{jk} = w_k p_{jk} onto the transport polytope with column marginals w and
+    row marginals ``rows``, in rationals."""
     K = len(w)
+    r_target = list(w) if rows is None else list(rows)
     pi = [[w[k] * cols[k][j] for k in range(K)] for j in range(K)]  # pi[j][k]
     for j in range(K):  # rows down to w_j
         r = sum(pi[j])
-        if r > w[j]:
-            pi[j] = [x * w[j] / r for x in pi[j]]
+        if r > r_target[j]:
+            pi[j] = [x * r_target[j] / r for x in pi[j]]
     for k in range(K):  # columns down to w_k
         c = sum(pi[j][k] for j in range(K))
         if c > w[k]:
             for j in range(K):
                 pi[j][k] = pi[j][k] * w[k] / c
-    err_r = [w[j] - sum(pi[j]) for j in range(K)]
+    err_r = [r_target[j] - sum(pi[j]) for j in range(K)]
     err_c = [w[k] - sum(pi[j][k] for j in range(K)) for k in range(K)]
     mass = sum(err_r)
     if mass > 0:

@@ -27,6 +27,31 @@ def collapsed_point(
     return ExplicitPoint(arrays=arrays, labels=tuple(range(len(counts))), counts=counts)
 
 
+def factor_point(
+    M: np.ndarray, b: np.ndarray | None, counts: tuple[int, ...], lam_W: float, lam_H: float,
+    d: int, rank_tol: float = 1e-12,
+) -> ExplicitPoint | None:
+    r"""The balanced factorization of class-mean logits M (K x K) into a point of size d.
+
+    With D = diag(sqrt n_k) and M D = U S V^T (rank r), W = c U_r S_r^{1/2} and
+    Hbar = c^{-1} S_r^{1/2} V_r^T D^{-1}, c = (lam_H/lam_W)^{1/4}, attain
+    lam_W/2 |W|^2 + lam_H/2 |Hbar D|^2 = sqrt(lam_W lam_H) |M D|_* with W Hbar = M.
+    Returns None when r > d (the logits do not fit in R^d)."""
+    M = np.asarray(M, dtype=np.float64)
+    K = M.shape[0]
+    sq = np.sqrt(np.asarray(counts, dtype=np.float64))
+    U, S, Vt = np.linalg.svd(M * sq[None, :])
+    r = int(np.sum(S > rank_tol * max(1.0, S[0] if S.size else 0.0)))
+    if r > d:
+        return None
+    c = (lam_H / lam_W) ** 0.25
+    W = np.zeros((K, d))
+    H = np.zeros((d, K))
+    W[:, :r] = c * U[:, :r] * np.sqrt(S[:r])[None, :]
+    H[:r, :] = (np.sqrt(S[:r])[:, None] * Vt[:r, :]) / sq[None, :] / c
+    return collapsed_point(W, H, b, counts)
+
+
 def nc_summary(H: np.ndarray, y: np.ndarray, W: np.ndarray, b: np.ndarray | None,
                target: str) -> dict[str, Any] | None:
     """NC1-NC4 of a solution (features H are d x N here; the metrics take N x d)."""
@@ -46,6 +71,10 @@ class PlainUFMTheorem(Theorem):
     def loss(self, spec: UFMSpec) -> Loss:
         return get_loss(self.loss_name)
 
+    def target_for(self, spec: UFMSpec) -> Any:
+        """The NC2 target of this spec ("etf", "orthogonal" or a K x K Gram matrix)."""
+        return self.metric_target
+
     def objective(self, spec: UFMSpec, device: torch.device | str = "cpu") -> UFMObjective:
         return UFMObjective(spec, self.loss(spec), labels_of(spec.n, torch.device(device)))
 
@@ -63,7 +92,7 @@ class PlainUFMTheorem(Theorem):
         summary = numeric_summary(result, starts)
         y = labels_of(spec.n).numpy()
         b = best["b"].ravel() if "b" in best else None
-        summary["metrics"] = nc_summary(best["H"], y, best["W"], b, self.metric_target)
+        summary["metrics"] = nc_summary(best["H"], y, best["W"], b, self.target_for(spec))
         return NumericResult(summary=summary, point=best)
 
     def full_point(self, spec: UFMSpec, point: ExplicitPoint) -> dict[str, torch.Tensor]:
