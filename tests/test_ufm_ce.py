@@ -272,3 +272,18 @@ def test_symmetric_dual_rejects_infeasible_point():
     dual.symmetric_bound(t_below)
     with pytest.raises(ValueError, match="infeasible"):
         dual.symmetric_bound(t_below + Fraction(1, 10**6))
+
+
+def test_decide_never_certifies_non_finite_bounds():
+    """A ball that lost all precision (e.g. arb's pow of a ball around 0 is nan/inf)
+    must not turn into an infinite tolerance."""
+    import flint
+
+    from ncproofs.certify.certificate import decide
+
+    bad = flint.arb(0, 1e-3) ** 2  # nan or inf in python-flint 0.9
+    for lower, upper in [(flint.arb(1), bad), (bad, flint.arb(1)), (flint.arb("nan"), bad)]:
+        cert = decide(method="m", lower=lower, upper=upper, claimed=flint.arb(1))
+        assert cert.status != "certified"
+    cert = decide(method="m", lower=flint.arb(1), upper=flint.arb(1), claimed=bad)
+    assert cert.status != "certified"

@@ -32,7 +32,9 @@ NOT_APPLICABLE = "not-applicable"
 
 
 def lower_end(x: flint.arb) -> float:
-    """A float <= every point of the ball (rounded outward)."""
+    """A float <= every point of the ball (rounded outward); -inf for a non-finite ball."""
+    if not x.is_finite():
+        return -math.inf
     lo = x.lower()
     f = float(lo)
     while not flint.arb(f) <= lo:
@@ -41,7 +43,9 @@ def lower_end(x: flint.arb) -> float:
 
 
 def upper_end(x: flint.arb) -> float:
-    """A float >= every point of the ball (rounded outward)."""
+    """A float >= every point of the ball (rounded outward); +inf for a non-finite ball."""
+    if not x.is_finite():
+        return math.inf
     hi = x.upper()
     f = float(hi)
     while not flint.arb(f) >= hi:
@@ -99,6 +103,10 @@ def decide(
         assumptions=list(assumptions or []),
         details=details,
     )
+    if (lb is not None and not math.isfinite(lb)) or (ub is not None and not math.isfinite(ub)):
+        cert.rigorous = False
+        cert.reason = "a bound is not finite (an interval evaluation lost all precision)"
+        return cert
     if lb is not None and ub is not None:
         cert.gap = ub - lb
         if lb > ub:  # impossible unless a bound is wrong: refuse loudly rather than certify
