@@ -439,3 +439,30 @@ def layer_summary(layers: list[dict[str, Any]]) -> dict[str, Any]:
         "balance_max": max((e.get("balance", 0.0) for e in layers), default=0.0),
         "ranks": ",".join(str(e["rank"]) for e in layers),
     }
+
+
+def train_sgd(
+    objective: DeepUFMObjective,
+    init: dict[str, torch.Tensor],
+    *,
+    lr: float = 0.1,
+    momentum: float = 0.9,
+    steps: int = 30000,
+) -> tuple[dict[str, torch.Tensor], torch.Tensor, float]:
+    """The papers' training recipe, as a baseline: full-batch SGD with heavy-ball momentum
+    (torch.optim.SGD) on the objective as given (Dang et al.: lr 0.1, momentum 0.9, 30,000
+    steps from N(0, 0.1^2) entries).  Returns (final point, its (S,) values, seconds)."""
+    import time
+
+    params = {k: v.detach().clone().requires_grad_(True) for k, v in init.items()}
+    opt = torch.optim.SGD(list(params.values()), lr=lr, momentum=momentum)
+    start = time.perf_counter()
+    for _ in range(steps):
+        opt.zero_grad()
+        objective(params).sum().backward()
+        opt.step()
+    with torch.no_grad():
+        values = objective(params)
+    if values.is_cuda:
+        torch.cuda.synchronize()
+    return {k: v.detach() for k, v in params.items()}, values, time.perf_counter() - start
