@@ -18,7 +18,7 @@ import time
 
 import torch
 
-from ncproofs.solve.lbfgs import minimize_multistart
+from ncproofs.solve.lbfgs import cpu_threads_for, minimize_multistart
 from ncproofs.solve.ufm import UFMObjective, labels_of, random_init
 from ncproofs.theorems import get_theorem
 
@@ -45,6 +45,12 @@ def gd_momentum_time(objective, init, f_star, lr, gap=1e-8, max_steps=200_000):
     """Full-batch heavy-ball GD (momentum 0.9), the papers' recipe; time to reach gap."""
     params = {k: v.clone().requires_grad_(True) for k, v in init.items()}
     opt = torch.optim.SGD(list(params.values()), lr=lr, momentum=0.9)
+    numel = sum(v.numel() for v in params.values())
+    with cpu_threads_for(numel, torch.device("cpu")):  # same thread policy as our solver
+        return _gd_loop(objective, params, opt, f_star, gap, max_steps)
+
+
+def _gd_loop(objective, params, opt, f_star, gap, max_steps):
     start = time.perf_counter()
     for step in range(1, max_steps + 1):
         opt.zero_grad()

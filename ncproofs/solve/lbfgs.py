@@ -9,8 +9,9 @@ when the objective has stopped moving (float64 noise), and report what was reach
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import torch
@@ -34,6 +35,25 @@ def resolve_device(device: str) -> torch.device:
     if device == "cpu":
         return torch.device("cpu")
     raise SpecError(f"device must be one of cpu, cuda, auto; got {device!r}")
+
+
+#: below this many parameters a CPU solve runs on one thread: small kernels gain nothing
+#: from two, and OpenMP's spin-waiting makes them 10-25x slower on a loaded machine.
+SMALL_PROBLEM = 200_000
+
+
+@contextlib.contextmanager
+def cpu_threads_for(numel: int, device: torch.device) -> Iterator[None]:
+    """Run small CPU problems single-threaded; restore the thread count afterwards."""
+    if device.type != "cpu" or numel >= SMALL_PROBLEM:
+        yield
+        return
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 @dataclass
@@ -72,6 +92,15 @@ def minimize_multistart(
 
     ``stop_when(values)`` ends the run early (e.g. a benchmark's target gap); ``polish``
     enables the final Newton-CG phase."""
+    first = next(iter(init.values()))
+    with cpu_threads_for(sum(v.numel() for v in init.values()), first.device):
+        return _minimize(objective, init, tol=tol, max_iter=max_iter,
+                         history_size=history_size, chunk=chunk, stall_chunks=stall_chunks,
+                         stop_when=stop_when, polish=polish)
+
+
+def _minimize(objective, init, *, tol, max_iter, history_size, chunk, stall_chunks, stop_when,
+              polish) -> MultiStartResult:
     params = {k: v.detach().clone().requires_grad_(True) for k, v in init.items()}
     device = next(iter(params.values())).device
     opt = torch.optim.LBFGS(
