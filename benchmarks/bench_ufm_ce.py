@@ -56,12 +56,12 @@ def _gd_loop(objective, params, opt, f_star, gap, max_steps):
         opt.zero_grad()
         value = objective(params).sum()
         if float(value.detach()) - f_star <= gap:
-            return time.perf_counter() - start, step, float(value) - f_star
+            return time.perf_counter() - start, step, float(value.detach()) - f_star
         if not torch.isfinite(value):
             return float("inf"), step, float("inf")
         value.backward()
         opt.step()
-    return float("inf"), max_steps, float(value) - f_star
+    return float("inf"), max_steps, float(value.detach()) - f_star
 
 
 def lbfgs_time(objective, init, f_star, gap=1e-8):
