@@ -28,7 +28,7 @@ import torch
 
 from ..certify.deep_upper import interval_deep_objective
 from ..losses import Loss, get_loss
-from ..solve.lbfgs import minimize_multistart, resolve_device
+from ..solve.deep import solve_deep
 from .base import ExplicitPoint
 
 
@@ -117,69 +117,24 @@ def layer_class_means(params: dict[str, np.ndarray], K: int, n: int,
     return means
 
 
-@dataclass(frozen=True)
-class DeepObjective:
-    """Batched f for W1..W_{L-1} (S, d, d), W_L (S, K, d), H (S, d, N)."""
-
-    L: int
-    lams: tuple[float, ...]
-    lam_H: float
-    Y: torch.Tensor  # (K, N) one-hot
-    relu: bool
-
-    def __call__(self, p: dict[str, torch.Tensor]) -> torch.Tensor:
-        A = p["H"]
-        reg = self.lam_H / 2 * A.pow(2).sum(dim=(-2, -1))
-        for layer in range(1, self.L + 1):
-            W = p[f"W{layer}"]
-            A = W @ A
-            if self.relu and layer < self.L:
-                A = torch.relu(A)
-            reg = reg + self.lams[layer - 1] / 2 * W.pow(2).sum(dim=(-2, -1))
-        N = self.Y.shape[-1]
-        return 0.5 * (A - self.Y).pow(2).sum(dim=(-2, -1)) / N + reg
-
-
 def deep_solve(*, K: int, n: int, d: int, L: int, lams: Sequence[Fraction], lam_H: Fraction,
                activation: str, starts: int, seed: int, device: str = "cpu",
-               rigorous: bool = False, init_scale: float = 1.0,
-               init: dict[str, torch.Tensor] | None = None, tol: float = 1e-10,
-               max_iter: int = 3000) -> DeepPoint:
-    """Seeded multi-start L-BFGS on the full model; the best start is returned (and
-    evaluated in interval arithmetic when ``rigorous``)."""
-    dev = resolve_device(device)
+               rigorous: bool = False, init: dict[str, torch.Tensor] | None = None,
+               tol: float = 1e-10, max_iter: int = 3000) -> DeepPoint:
+    """Seeded multi-start L-BFGS on the full model (one feature column per sample) through
+    :func:`ncproofs.solve.deep.solve_deep`; the best start is returned (and evaluated in
+    interval arithmetic when ``rigorous``)."""
+    res = solve_deep("mse", [n] * K, d, [float(v) for v in lams], float(lam_H),
+                     activation=activation, features="full", starts=starts, seed=seed,
+                     device=device, init=init, tol=tol, max_iter=max_iter)
+    params = res.best_point()
     N = K * n
-    y = torch.arange(K, device=dev).repeat_interleave(n)
-    Y = torch.nn.functional.one_hot(y, K).T.to(torch.float64)
-    objective = DeepObjective(L=L, lams=tuple(float(v) for v in lams), lam_H=float(lam_H),
-                              Y=Y, relu=activation == "relu")
-    if init is None:
-        gen = torch.Generator().manual_seed(seed)
-        init = {"H": torch.randn(starts, d, N, generator=gen, dtype=torch.float64)
-                * init_scale / math.sqrt(d)}
-        for layer in range(1, L + 1):
-            rows = K if layer == L else d
-            init[f"W{layer}"] = torch.randn(starts, rows, d, generator=gen,
-                                            dtype=torch.float64) * init_scale / math.sqrt(d)
-        init = {k: v.to(dev) for k, v in init.items()}
-    result = minimize_multistart(objective, init, tol=tol, max_iter=max_iter)
-    best = result.best_params()
-    params = {k: v.cpu().numpy() for k, v in best.items()}
     value = None
     if rigorous:
         value = interval_deep_objective(get_loss("mse"), weights_of(params), params["H"],
                                         tuple(np.repeat(np.arange(K), n)), (1,) * N, lams,
                                         lam_H, activation)
-    summary = {
-        "objective": float(result.values[result.best]),
-        "grad_norm": float(result.grad_norms[result.best]),
-        "iterations": result.iterations,
-        "seconds": result.seconds,
-        "device": result.device,
-        "starts": starts,
-        "converged": result.converged,
-        "start_objectives": [float(v) for v in result.values],
-    }
+    summary = res.summary()
     if value is not None:
         summary["rigorous_value"] = [float(value.lower()), float(value.upper())]
     point = DeepPoint(params=params, K=K, n=n, activation=activation, value=value,
