@@ -15,6 +15,7 @@ the point has the same value with and without ReLU.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -27,9 +28,12 @@ import sympy as sp
 import torch
 
 from ..certify.deep_upper import interval_deep_objective
+from ..certify.power_scalar import PowerScalar
 from ..losses import Loss, get_loss
 from ..solve.deep import solve_deep
+from ..spec import SpecError, param
 from .base import ExplicitPoint
+from .deep_linear_mse import DeepLinearSpec
 
 
 def explicit_deep_point(*, K: int, d: int, n: int, x: float, lams: Sequence[Fraction],
@@ -141,3 +145,59 @@ def deep_solve(*, K: int, n: int, d: int, L: int, lams: Sequence[Fraction], lam_
                       summary=summary)
     summary["structure"] = point.structure()
     return point
+
+
+# --------------------------------------------------------------------------- deep ReLU UFM
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class DUFMSpec(DeepLinearSpec):
+    """Súkeník et al.'s deep UFM: L >= 2 weight matrices (ReLU after W_1..W_{L-1}), one
+    weight decay ``lam_W`` for every layer, bias-free MSE, d >= K."""
+
+    L: int = param("int", lower=2, doc="number of weight matrices (ReLU after all but W_L)")
+    bias: bool = param("bool", False, doc="must be false: the deep UFM is bias-free")
+
+    def _check(self) -> None:
+        super()._check()
+        if self.bias:
+            raise SpecError("bias must be false for this theorem (the deep UFM of Súkeník "
+                            "et al. is bias-free), got bias=true")
+
+
+def depth_power(L: int, n: int, lams: Sequence[Fraction], lam_H: Fraction,
+                samples: int) -> Fraction:
+    """R = ((L+1)/2)^(L+1) * samples * lam_H * prod lam_l (exact)."""
+    prod = Fraction(lam_H)
+    for v in lams:
+        prod *= Fraction(v)
+    return Fraction(L + 1, 2) ** (L + 1) * samples * prod
+
+
+def dnc_scalar(spec: DUFMSpec) -> PowerScalar:
+    r"""The deep-collapse (orthogonal frame) scalar problem, f_DNC = K min_x g(x):
+
+        g(x) = (1/(2K)) (x - 1)^2 + C x^(2/(L+1)),  C = ((L+1)/2)(n lam_H lam_W^L)^(1/(L+1)).
+    """
+    return PowerScalar(w=Fraction(1, spec.K),
+                       R=depth_power(spec.L, spec.n[0], spec.lams, spec.lam_H, spec.n[0]),
+                       m=spec.L + 1)
+
+
+def frobenius_scalar(spec: DUFMSpec) -> PowerScalar:
+    r"""A rigorous lower bound for the ReLU model at *any* point, any d:
+    |Z|_F <= |H|_F prod |W_l|_F (|max(A,0)|_F <= |A|_F, submultiplicativity), AM-GM on the
+    L+1 penalties and |Z - Y|_F >= | |Z|_F - sqrt(N) | give, with |Z|_F = sqrt(N) y,
+
+        f >= min_y (1/2)(y - 1)^2 + ((L+1)/2)(N lam_H lam_W^L)^(1/(L+1)) y^(2/(L+1)).
+
+    When y = 0 wins, f* = 1/2 (W = H = 0) is certified without any reduction theorem."""
+    return PowerScalar(w=Fraction(1),
+                       R=depth_power(spec.L, spec.n[0], spec.lams, spec.lam_H, spec.N),
+                       m=spec.L + 1)
+
+
+FROBENIUS_ASSUMPTIONS = [
+    "|max(A,0)|_F <= |A|_F and |AB|_F <= |A|_F |B|_F, so |Z|_F <= |H|_F prod_l |W_l|_F",
+    "AM-GM on the L+1 weight-decay terms; reverse triangle |Z - Y|_F >= ||Z|_F - sqrt(N)|",
+]
