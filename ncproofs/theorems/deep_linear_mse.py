@@ -155,7 +155,8 @@ def mse_closed_form(spec: DeepLinearSpec, *, kappa_scale: Fraction = Fraction(1)
     if b is not None:
         arrays["b"] = b
     point = ExplicitPoint(arrays=arrays, labels=tuple(range(K)), counts=spec.n)
-    steps.append(DerivationStep("f* = sum of the scalar minima", objective))
+    steps.append(DerivationStep("f* = sum of the scalar minima (exact)", objective))
+    steps.append(DerivationStep("f* (40 digits)", sp.N(objective, 40)))
     summary: dict[str, Any] = {
         "geometry": geometry,
         "x": [float(x) for x in xs],
@@ -214,8 +215,8 @@ class DeepLinearMSE(Theorem):
             DerivationStep("Depth-L factorization identity (reduction lemma): c", sp.Eq(
                 sp.Symbol("c"), c)),
             DerivationStep("Per-class scalar problem phi_k(x), x = class-mean logit", phi),
-            DerivationStep("Substitute x = s^(L+1): phi/A", sp.expand(
-                (s ** (L + 1) - 1) ** 2) + (L + 1) * r * s**2),
+            DerivationStep("Substitute x = s^(L+1): phi/A",
+                           (s ** (L + 1) - 1) ** 2 + (L + 1) * r * s**2),
             DerivationStep("with r = kappa^(1/(L+1))/(2A), A = n_k/(2N), kappa = n_k lam_H "
                            "lam_W^L; stationarity phi'(s) = 2(L+1)A s (r - g(s)), g(s)", g),
             DerivationStep("Rational stationarity polynomial P(s) (R = r^(L+1))",
