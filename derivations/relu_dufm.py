@@ -12,7 +12,8 @@ Papers' regime for comparison (DESIGN.md s. 4; Súkeník et al. 2024 / Garrod & 
 low rank wins for K >= 4 with L >= 3, and for K >= 6 with L = 2.
 
 Runtime: --quick (K in {3, 4, 6}, L in {2, 3}, lam/thr = 0.99, seed 3) about 30 s on 2 CPU cores;
-the full grid about 20-40 minutes on 2 CPU cores (K = 10 dominates).
+the full grid (60 cells x 4 seeds) about an hour on 2 shared CPU cores (the first 16
+cells, K = 2 and 3, took about 6 minutes; K = 10 dominates).
 """
 
 from __future__ import annotations
