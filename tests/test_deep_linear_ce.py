@@ -121,3 +121,17 @@ def test_bad_input():
     spec = TH.spec({"K": 3, "n": "4,2,1", "d": 3, "lam_W": "0.1", "lam_H": "0.1", "L": 2})
     closed = TH.closed_form(spec)
     assert TH.certify(spec, closed).status == "not-applicable"
+
+
+@pytest.mark.parametrize("theorem_id", ["deep-linear-mse", "deep-linear-ce"])
+def test_default_cases_meet_expectations(theorem_id, tmp_path, monkeypatch):
+    """The `verify --all` contract: each default case gets its expected status and the
+    numeric solve is neither inconsistent nor suboptimal."""
+    from ncproofs.verify import meets_expectation, verify
+
+    monkeypatch.setenv("NCPROOFS_OUT", str(tmp_path))
+    for case in get_theorem(theorem_id).default_cases:
+        report = verify(theorem_id, case["params"], device="cpu", starts=4, landscape=False)
+        report["expected"] = case["expect"]
+        assert meets_expectation(report), (case, report["certificate"]["status"],
+                                           report["verdict"])
