@@ -110,7 +110,7 @@ def minority_spread(sol: ClassMeanSolution, minority: list[int]) -> float:
 
 def minority_collapse_threshold(
     K_major: int, K_minor: int, n_major: int, lam_W: float, lam_H: float,
-    R_max: float = 1e4, tol: float = 1e-5, steps: int = 24,
+    R_max: float = 1e3, tol: float = 1e-6, steps: int = 16,
 ) -> dict[str, Any]:
     """Bisection (on log R) for the smallest imbalance ratio R = n_major/n_minor at which the
     minority classifiers coincide (spread < ``tol``).  Numeric, not rigorous."""
