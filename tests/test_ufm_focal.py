@@ -1,0 +1,122 @@
+"""ufm-focal: root isolation, every stationary point vs the origin, mutations, bad input."""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+import flint
+import mpmath as mp
+import pytest
+import sympy as sp
+import torch
+
+from ncproofs.derive.roots import isolate_roots
+from ncproofs.losses import FocalLoss
+from ncproofs.spec import SpecError
+from ncproofs.theorems.base import get_theorem
+from ncproofs.theorems.ufm_focal import focal_candidates, focal_closed_form
+
+TH = get_theorem("ufm-focal")
+WINDOW = {"K": 20, "n": 1, "d": 19, "gamma": "3", "bias": "false"}
+
+
+def _g_mp(a, K, t, gamma):
+    p = 1 / (1 + (K - 1) * mp.exp(-a))
+    return -((1 - p) ** gamma) * mp.log(p) + t * (K - 1) * a
+
+
+def _mp_global_min(K, t, gamma, a_max=12):
+    """Independent route: dense grid in 40-digit arithmetic, then golden-section refinement
+    around the best grid point (and the boundary a = 0)."""
+    mp.mp.dps = 40
+    grid = [a_max * i / 4000 for i in range(4001)]
+    vals = [_g_mp(mp.mpf(a), K, t, gamma) for a in grid]
+    i = min(range(len(vals)), key=vals.__getitem__)
+    if i == 0:
+        return mp.mpf(0), vals[0]
+    lo, hi = mp.mpf(grid[i - 1]), mp.mpf(grid[i + 1])
+    for _ in range(150):
+        m1, m2 = lo + (hi - lo) / 3, hi - (hi - lo) / 3
+        if _g_mp(m1, K, t, gamma) < _g_mp(m2, K, t, gamma):
+            hi = m2
+        else:
+            lo = m1
+    a = (lo + hi) / 2
+    return a, _g_mp(a, K, t, gamma)
+
+
+@pytest.mark.parametrize("lam,winner", [("0.06322", "origin"), ("0.06319", "local min")])
+def test_window_against_mpmath(lam, winner):
+    spec = TH.spec({**WINDOW, "lam_W": lam, "lam_H": lam})
+    closed = TH.closed_form(spec)
+    kinds = [c["kind"] for c in closed.minimizer["candidates"]]
+    assert kinds == ["origin", "local max", "local min"]  # two stationary margins
+    chosen = closed.minimizer["candidates"][closed.minimizer["chosen"]]
+    assert chosen["kind"] == winner
+    a_mp, g_mp = _mp_global_min(20, mp.mpf(lam), 3)
+    assert float(closed.objective) == pytest.approx(float(g_mp), rel=1e-13)
+    assert chosen["a"] == pytest.approx(float(a_mp), abs=1e-8)
+    assert TH.certify(spec, closed).status == "certified"
+
+
+def test_mutation_non_global_roots_do_not_certify():
+    spec = TH.spec({**WINDOW, "lam_W": "0.06322", "lam_H": "0.06322"})
+    for choose in (1, 2):  # the local max and the (non-global) local min
+        assert TH.certify(spec, focal_closed_form(spec, choose=choose)).status != "certified"
+
+
+def test_gamma_zero_is_ce_margin():
+    # independent closed form (Zhu et al.): a* = log(1/t - (K-1))
+    cand = focal_candidates(4, 3, Fraction(3, 1000), Fraction(7, 1000), Fraction(0))
+    t = math.sqrt(3 * 3e-3 * 7e-3)
+    assert float(cand.a_values[1].mid()) == pytest.approx(math.log(1 / t - 3), rel=1e-14)
+
+
+def test_default_small_case_and_numeric():
+    spec = TH.spec({"K": 4, "n": 3, "d": 5, "lam_W": "3e-3", "lam_H": "7e-3", "gamma": "2"})
+    closed = TH.closed_form(spec)
+    assert TH.certify(spec, closed).status == "certified"
+    num = TH.solve(spec, device="cpu", starts=4, seed=0)
+    assert num.summary["objective"] == pytest.approx(float(closed.objective), abs=1e-10)
+
+
+def test_too_small_d_not_applicable():
+    spec = TH.spec({"K": 4, "n": 3, "d": 2, "lam_W": "3e-3", "lam_H": "7e-3", "gamma": "2"})
+    assert TH.certify(spec, TH.closed_form(spec)).status == "not-applicable"
+
+
+def test_root_isolation_engine():
+    third = flint.arb(1) / 3
+
+    def f(x):
+        return (x - third) * (x - 2) * (x + 1)
+
+    def df(x):
+        return (x - 2) * (x + 1) + (x - third) * (x + 1) + (x - third) * (x - 2)
+
+    out = isolate_roots(f, df, Fraction(-3), Fraction(3))
+    assert out.complete and len(out.roots) == 3
+    assert [r.contains(v) for r, v in zip(out.roots, [-1, third, 2])] == [True] * 3
+    # a double root cannot be isolated as simple: reported unresolved, never silently lost
+    dbl = isolate_roots(lambda x: (x - 1) * (x - 1), lambda x: 2 * (x - 1),
+                        Fraction(0), Fraction(3))
+    assert not dbl.complete
+
+
+def test_loss_backends_agree():
+    loss = FocalLoss(gamma=Fraction(3, 2))
+    Z = torch.randn(4, 6, dtype=torch.float64)
+    y = torch.tensor([0, 1, 2, 3, 0, 1])
+    vt = loss.torch(Z, y)
+    for i in range(6):
+        z = Z[:, i].tolist()
+        va = loss.arb([flint.arb(x) for x in z], int(y[i]))
+        vs = float(loss.sympy([sp.Float(x, 30) for x in z], int(y[i])))
+        assert abs(float(va.mid()) - float(vt[i])) < 1e-13 and abs(vs - float(vt[i])) < 1e-13
+
+
+@pytest.mark.parametrize("gamma", ["-1", "-0.01"])
+def test_bad_gamma(gamma):
+    with pytest.raises(SpecError, match="gamma"):
+        TH.spec({"K": 4, "n": 3, "d": 5, "lam_W": "1e-3", "lam_H": "1e-3", "gamma": gamma})
