@@ -58,14 +58,29 @@ def load_digits_split(n_per_class: list[int] | int, seed: int = 0):
 
 
 class MLP(torch.nn.Module):
-    """x -> [Linear -> ReLU] * depth -> features (d) -> Linear classifier (K)."""
+    """x -> [Linear -> ReLU] * depth -> features (d) -> Linear classifier (K).
 
-    def __init__(self, d_in: int, width: int, d_feat: int, K: int, depth: int = 3, bias=True):
+    ``final_relu=False`` drops the last ReLU, so the features are the output of a linear
+    layer and can be negative (needed for a fixed ETF classifier with d = K: nonnegative
+    features cannot reach every class direction, see experiments/fixed_etf.py)."""
+
+    def __init__(
+        self,
+        d_in: int,
+        width: int,
+        d_feat: int,
+        K: int,
+        depth: int = 3,
+        bias: bool = True,
+        final_relu: bool = True,
+    ):
         super().__init__()
         dims = [d_in] + [width] * (depth - 1) + [d_feat]
         layers: list[torch.nn.Module] = []
         for a, b in zip(dims[:-1], dims[1:], strict=True):
             layers += [torch.nn.Linear(a, b), torch.nn.ReLU()]
+        if not final_relu:
+            layers.pop()
         self.body = torch.nn.Sequential(*layers)
         self.head = torch.nn.Linear(d_feat, K, bias=bias)
 
@@ -73,8 +88,13 @@ class MLP(torch.nn.Module):
         return self.head(self.body(x))
 
     def feature_layers(self) -> list[str]:
-        """Names (in self.body) of the ReLU outputs, the last one being the features."""
-        return [n for n, m in self.body.named_children() if isinstance(m, torch.nn.ReLU)]
+        """Names (in self.body) of the hidden-layer outputs (each ReLU, and the last module
+        when it is not a ReLU), the last one being the features."""
+        mods = list(self.body.named_children())
+        names = [n for n, m in mods if isinstance(m, torch.nn.ReLU)]
+        if not isinstance(mods[-1][1], torch.nn.ReLU):
+            names.append(mods[-1][0])
+        return names
 
 
 def loss_fn(name: str, K: int):
@@ -110,13 +130,15 @@ class History:
 
 
 def layer_features(model: MLP, X: torch.Tensor) -> dict[str, torch.Tensor]:
-    """Outputs of every ReLU of the body (per layer), computed directly."""
+    """Outputs of every hidden layer of the body (``model.feature_layers()``), computed
+    directly."""
+    keep = set(model.feature_layers())
     feats = {}
     h = X
     with torch.no_grad():
         for name, m in model.body.named_children():
             h = m(h)
-            if isinstance(m, torch.nn.ReLU):
+            if name in keep:
                 feats[name] = h
     return feats
 

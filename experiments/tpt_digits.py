@@ -38,6 +38,7 @@ from _common import (
     OUT,
     device_of,
     load_digits_split,
+    loss_fn,
     nc_metrics,
     plot_history,
     save_json,
@@ -47,8 +48,78 @@ from _common import (
 K = 10
 
 
+def objective(model: MLP, X: torch.Tensor, y: torch.Tensor, loss: str, lam: float) -> torch.Tensor:
+    """The network's regularized objective in our convention (DESIGN.md section 1):
+    (1/N) sum_i loss(f(x_i), y_i) + lam/2 |theta|^2 over every weight and hidden bias (the
+    classifier's bias is not decayed). torch's SGD(weight_decay=wd) on the mini-batch mean
+    is the stochastic gradient of exactly this with lam = wd."""
+    reg = sum((p**2).sum() for n, p in model.named_parameters() if n != "head.bias")
+    return loss_fn(loss, K)(model(X), y) + lam / 2 * reg
+
+
+def stationarity(model: MLP, X: torch.Tensor, y: torch.Tensor, loss: str, lam: float) -> dict:
+    """How far the trained network is from a stationary point of its own objective
+    (``objective``): per tensor |grad f| / |lam theta| (0 at a stationary point; ~1 when the
+    loss gradient does not yet balance the weight decay), and the decay implied by the
+    classifier alone, lam_fit = -<grad_W loss, W> / |W|^2 (= lam at stationarity: checks the
+    weight-decay convention, a 1/N or N mismatch would show as a factor 1500)."""
+    model.zero_grad()
+    f = objective(model, X, y, loss, lam)
+    f.backward()
+    ratios = {}
+    for n, p in model.named_parameters():
+        if n == "head.bias" or p.grad is None:
+            continue
+        ratios[n] = float(p.grad.norm() / (lam * p.detach().norm()))
+    W = model.head.weight
+    g_loss = W.grad - lam * W.detach()
+    lam_fit = float(-(g_loss * W.detach()).sum() / (W.detach() ** 2).sum())
+    model.zero_grad()
+    return {
+        "objective": float(f.detach()),
+        "grad_over_decay": ratios,
+        "grad_over_decay_max": max(ratios.values()),
+        "grad_over_decay_head": ratios["head.weight"],
+        "lam_fit_from_head": lam_fit,
+    }
+
+
+def polish(model: MLP, X: torch.Tensor, y: torch.Tensor, loss: str, lam: float, iters: int):
+    """Full-batch L-BFGS (float64, strong Wolfe) on ``objective``: drives the SGD end point
+    to a stationary point of the regularized network objective (the terminal phase)."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.LBFGS(
+        params,
+        max_iter=iters,
+        tolerance_grad=1e-12,
+        tolerance_change=1e-16,
+        history_size=30,
+        line_search_fn="strong_wolfe",
+    )
+
+    def closure() -> torch.Tensor:
+        opt.zero_grad()
+        f = objective(model, X, y, loss, lam)
+        f.backward()
+        return f
+
+    opt.step(closure)
+    model.zero_grad()
+
+
 def ufm_compare(model: MLP, X: torch.Tensor, y: torch.Tensor, run: str, lam_W: float) -> dict:
-    """Learned last layer vs the UFM closed form with a calibrated effective lam_H."""
+    """Learned last layer vs the UFM closed form with a calibrated effective lam_H.
+
+    CE: the UFM's margin a is the gap between the diagonal and the (all equal) off-diagonal
+    class-mean logits. In a network the off-diagonal logits are not equal and CE is
+    dominated by the nearest competitor, so three measured margins are reported: the
+    class-mean-logit margin (mean diagonal minus mean off-diagonal; the UFM's a only at an
+    ETF), the median per-sample margin z_y - max_{j != y} z_j, and the CE-effective margin
+    a_loss = log(1/q - (K - 1)) with q = mean_i (1 - p_{i, y_i}) / (K - 1), the a an ETF
+    point with the network's mean off-class probability would have (at an exactly collapsed
+    ETF all three equal a). The calibrated prediction equals log(1/q_W - (K-1)) where q_W is
+    the off-class probability implied by W-stationarity at a collapsed ETF, so it is to be
+    compared with a_loss."""
     with torch.no_grad():
         H = model.body(X).double()
     W = model.head.weight.detach().double()
@@ -78,12 +149,35 @@ def ufm_compare(model: MLP, X: torch.Tensor, y: torch.Tensor, run: str, lam_W: f
         t = math.sqrt(nbar * lam_W * lam_H)
         a_pred = math.log(1 / t - (K - 1)) if K * t < 1 else 0.0
         a_meas = float(diag.mean() - off.mean())
+        with torch.no_grad():
+            logits = model(X).double()
+        p_y = torch.softmax(logits, 1)[torch.arange(len(y)), y]
+        ce = float(torch.nn.functional.cross_entropy(logits, y))
+        q = float((1 - p_y).mean()) / (K - 1)
+        a_loss = math.log(1 / q - (K - 1))
+        rival = logits.clone()
+        rival[torch.arange(len(y)), y] = -math.inf
+        per_sample = logits[torch.arange(len(y)), y] - rival.max(1).values
+        # UFM optimum at the calibrated lam_H vs the network's last layer in the UFM's
+        # objective (features centred: the unregularized bias absorbs W mu_G). The UFM
+        # minimizes over all H, so the network's value can only be larger.
+        f_star = -math.log(1 - (K - 1) * t) + (K - 1) * t * math.log((1 - (K - 1) * t) / t)
+        Hc = H - muG
+        f_net = ce + lam_W / 2 * float((W**2).sum()) + lam_H / 2 * float((Hc**2).sum())
         res.update(
             t=t,
             Kt=K * t,
             margin_pred=a_pred,
             margin_meas=a_meas,
             margin_rel_err=abs(a_meas - a_pred) / a_pred,
+            margin_loss=a_loss,
+            margin_loss_rel_err=abs(a_loss - a_pred) / a_pred,
+            margin_sample_median=float(per_sample.median()),
+            margin_sample_min=float(per_sample.min()),
+            train_ce=ce,
+            ufm_ce_at_optimum=math.log(1 + (K - 1) * math.exp(-a_pred)),
+            ufm_f_star=f_star,
+            net_f_ufm_objective=f_net,
             wh_pred=a_pred * (K - 1) / K,
             wh_meas=float((wn * hn).mean()),
             logit_offdiag_std=float(off.std()),
@@ -133,7 +227,15 @@ def run_one(run: str, args, dev: torch.device) -> dict:
     Xtr, Xte = Xtr.float(), Xte.float()
     torch.manual_seed(args.seed)
     loss = "ce" if run == "ce" else "mse"
-    model = MLP(64, args.width, args.d, K, depth=args.depth, bias=(run == "ce")).to(dev)
+    model = MLP(
+        64,
+        args.width,
+        args.d,
+        K,
+        depth=args.depth,
+        bias=(run == "ce"),
+        final_relu=not args.linear_features,
+    ).to(dev)
     target = "etf" if run == "ce" else "orthogonal"
     print(f"{run}: loss {loss}, n_k = {ns}, lam = {args.wd}, {args.epochs} epochs on {dev}")
     hist = train(
@@ -155,7 +257,22 @@ def run_one(run: str, args, dev: torch.device) -> dict:
         bias_decay=0.0,
     )
     model = model.double().cpu()
-    cmp = ufm_compare(model, Xtr.double().cpu(), ytr.cpu(), run, args.wd)
+    Xd, yc = Xtr.double().cpu(), ytr.cpu()
+    steps = args.epochs * math.ceil(len(yc) / args.batch)
+    # weight decay multiplies theta by (1 - lr_t wd) per step, amplified 1/(1 - momentum):
+    # the number of decay time constants the run allowed (cosine: mean lr = lr/2).
+    decay_exponent = steps * args.lr / 2 * args.wd / (1 - 0.9)
+    stat = {"sgd": stationarity(model, Xd, yc, loss, args.wd)}
+    if args.polish:
+        import time
+
+        t0 = time.perf_counter()
+        polish(model, Xd, yc, loss, args.wd, args.polish)
+        stat["polish_seconds"] = time.perf_counter() - t0
+        stat["polished"] = stationarity(model, Xd, yc, loss, args.wd)
+    stat["decay_exponent"] = decay_exponent
+    cmp = ufm_compare(model, Xd, yc, run, args.wd)
+    cmp["stationarity"] = stat
     OUT.mkdir(parents=True, exist_ok=True)
     plot_history(hist, f"digits, {run} (target {target})", OUT / f"tpt_{run}.png")
     result = {"run": run, "n_k": ns, "args": vars(args), "history": hist.to_json(), "ufm": cmp}
@@ -171,13 +288,31 @@ def summarize(run: str, hist, cmp: dict) -> None:
         + ", ".join(f"{k} {m[k]:.3g}" for k in ("NC1", "NC1_cdnv", "NC2_W", "NC2_M", "NC3", "NC4"))
         + f", bias {m['bias']:.3g}"
     )
+    st = cmp["stationarity"]
+    for key in ("sgd", "polished"):
+        if key in st:
+            s = st[key]
+            print(
+                f"  stationarity ({key}): objective {s['objective']:.5g}; |grad f| / |lam theta|"
+                f" max over tensors {s['grad_over_decay_max']:.3g}, classifier"
+                f" {s['grad_over_decay_head']:.3g}; lam implied by the classifier"
+                f" {s['lam_fit_from_head']:.3g}"
+            )
+    print(f"  weight-decay time constants in the SGD run: {st['decay_exponent']:.2g}")
     print(f"  UFM: effective lam_H {cmp['lam_H_effective']:.3g}", end="")
     print(f" (spread of the scale ratio over classes {cmp['scale_ratio_spread']:.2%})")
     if run == "ce":
         print(
             f"  UFM: K t = {cmp['Kt']:.3g}; margin predicted {cmp['margin_pred']:.4g}"
             f" measured {cmp['margin_meas']:.4g} (rel. err {cmp['margin_rel_err']:.2%});"
-            f" |w||h| predicted {cmp['wh_pred']:.4g} measured {cmp['wh_meas']:.4g}"
+            f" |w||h| predicted {cmp['wh_pred']:.4g} measured {cmp['wh_meas']:.4g}\n"
+            f"       margin measured from the train CE {cmp['margin_loss']:.4g} (rel. err"
+            f" {cmp['margin_loss_rel_err']:.2%}); per-sample margin median"
+            f" {cmp['margin_sample_median']:.4g}, min {cmp['margin_sample_min']:.3g}\n"
+            f"       train CE {cmp['train_ce']:.3g}"
+            f" (UFM optimum's CE {cmp['ufm_ce_at_optimum']:.3g});"
+            f" UFM objective: optimum f* {cmp['ufm_f_star']:.4g}, network's (W, centred H, b)"
+            f" {cmp['net_f_ufm_objective']:.4g}"
         )
     else:
         dp, dm = np.array(cmp["diag_pred"]), np.array(cmp["diag_meas"])
@@ -210,6 +345,18 @@ def main() -> None:
     ap.add_argument("--d", type=int, default=128, help="feature dimension")
     ap.add_argument("--device", default="cpu", help="cpu, cuda or auto")
     ap.add_argument("--threads", type=int, default=1, help="CPU threads")
+    ap.add_argument(
+        "--linear-features",
+        action="store_true",
+        help="no ReLU on the last hidden layer (features can be negative, as in the UFM)",
+    )
+    ap.add_argument(
+        "--polish",
+        type=int,
+        default=0,
+        help="after SGD, this many full-batch L-BFGS iterations on the regularized objective"
+        " (float64; reaches a stationary point; ~0.1 s per iteration on one core)",
+    )
     args = ap.parse_args()
     dev = device_of(args.device, args.threads)
     runs = ("ce", "mse", "imbalanced") if args.run == "all" else (args.run,)
