@@ -165,8 +165,6 @@ class UFMMSE(PlainUFMTheorem):
          "expect": "certified"},
         {"params": {"K": 4, "n": 3, "d": 4, "lam_W": "3e-3", "lam_H": "7e-3", "lam_b": "0.01"},
          "expect": "certified"},
-        {"params": {"K": 3, "n": 2, "d": 2, "lam_W": "0.3", "lam_H": "0.4", "bias": "false"},
-         "expect": "certified"},
         {"params": {"K": 4, "n": 3, "d": 3, "lam_W": "3e-3", "lam_H": "7e-3", "bias": "false"},
          "expect": "not-applicable"},
     )
