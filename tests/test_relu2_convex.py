@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import sympy
 
-from ncproofs.certify.certificate import CERTIFIED
+from ncproofs.certify.certificate import CERTIFIED, NOT_APPLICABLE
 from ncproofs.solve import relu2
 from ncproofs.spec import SpecError
 from ncproofs.theorems.base import get_theorem
@@ -69,3 +69,47 @@ def test_sampled_patterns_give_upper_bound_only():
 def test_bad_input(bad, name):
     with pytest.raises(SpecError, match=name):
         TH.spec({"n": 4, "lam_W": "1", **bad})
+
+
+@pytest.mark.parametrize("params", [
+    {"data": "whitened", "n": 2, "lam_W": "0.5", "bias": "false", "d": 1},
+    {"data": "rank-one", "n": 4, "lam_W": "2", "bias": "false", "d": 1}])
+def test_too_narrow_width_is_not_certified(params):
+    """Regression (audit A1): the convex optimum p(m*) was certified for width d < m*.
+    Independent route for whitened n=2, beta=1/2, by hand: one neuron outputs a max(Xu, 0)
+    with one sign, so it fits one class only: p(1) = phi(|y_+|) + |y_-|^2/2 =
+    (sqrt 2/2 - 1/8) + 1 = 1.58211 > p* = 2 phi(sqrt 2) = 1.16421; torch at width 1 agrees.
+    (Mutation-style: too-small d must NOT certify.)"""
+    spec = TH.spec(params)
+    closed = TH.closed_form(spec)
+    cert = TH.certify(spec, closed)
+    assert cert.status == NOT_APPLICABLE and "m*" in cert.reason
+    assert cert.details["network_width"] > 1
+    if params["data"] == "whitened":
+        hand_p1 = 2**0.5 / 2 - 1 / 8 + 1
+        assert hand_p1 > float(closed.objective) + 0.4
+        X, y = dataset(spec)
+        tr = relu2.train_torch(X, y, 0.5, 1, 4, 0)
+        assert abs(tr.best - hand_p1) < 1e-6
+
+
+def test_width_at_least_network_width_still_certifies():
+    """The same rank-one problem certifies once d >= the width of the explicit network."""
+    spec = TH.spec({"data": "rank-one", "n": 4, "lam_W": "2", "bias": "false", "d": 1})
+    width = TH.certify(spec, TH.closed_form(spec)).details["network_width"]
+    wide = TH.spec({"data": "rank-one", "n": 4, "lam_W": "2", "bias": "false", "d": width})
+    assert TH.certify(wide, TH.closed_form(wide)).status == CERTIFIED
+
+
+def test_pruning_keeps_prediction_and_does_not_raise_cost():
+    """Independent route: the float objective of the unpruned network read off the convex
+    solution (whitened n=3: the solver spreads the weight over many patterns)."""
+    spec = TH.spec({"data": "whitened", "n": 3, "lam_W": "1", "bias": "false"})
+    X, y = dataset(spec)
+    sol = relu2.solve_convex(X, y, 1.0, relu2.enumerate_patterns(X))
+    net = relu2.network_of(sol)
+    pruned = relu2.prune_network(net, X)
+    assert pruned.width <= min(net.width, X.shape[0]) and pruned.width < net.width
+    pred = lambda m: m.hidden(X) @ m.a  # noqa: E731
+    assert np.abs(pred(pruned) - pred(net)).max() < 1e-9
+    assert pruned.objective(X, y, 1.0) <= net.objective(X, y, 1.0) + 1e-12

@@ -282,6 +282,41 @@ def network_of(sol: ConvexSolution, rel_cut: float = 1e-7) -> Network:
     return Network(U=U, a=np.array(outs))
 
 
+def prune_network(net: Network, X: np.ndarray, rel_tol: float = 1e-10) -> Network:
+    """Caratheodory pruning (Pilanci & Ergen 2020, proof of m* <= n + 1) without raising
+    the cost: with directions fixed, neuron j contributes t_j s_j, s_j = sign(a_j)
+    max(X u_j/|u_j|, 0), at cost beta t_j (t_j = |u_j||a_j|, balanced layers).  While the
+    s_j are (numerically) dependent, S c = 0 with sum c >= 0, t <- t - eps c (eps = the
+    largest step keeping t >= 0) keeps the prediction, does not raise sum t, and zeroes a
+    neuron.  Floating point: the caller must re-evaluate the result (e.g. in intervals)."""
+    X = np.asarray(X, float)
+    norms = np.linalg.norm(net.U, axis=0)
+    keep = (norms > 0) & (net.a != 0)
+    U, a = net.U[:, keep], net.a[keep]
+    unit = U / np.linalg.norm(U, axis=0)
+    t = np.linalg.norm(U, axis=0) * np.abs(a)
+    sgn = np.sign(a)
+    S = np.maximum(X @ unit, 0) * sgn
+    while t.size > 1:
+        _, sv, Vt = np.linalg.svd(S, full_matrices=True)
+        if t.size <= sv.size and sv[-1] > rel_tol * sv[0]:
+            break  # independent columns: nothing to prune
+        c = Vt[-1]
+        if c.sum() < 0:
+            c = -c
+        pos = c > 0
+        if not pos.any():
+            break
+        ratios = np.where(pos, t / np.where(pos, c, 1.0), np.inf)
+        j = int(np.argmin(ratios))
+        t = np.maximum(t - ratios[j] * c, 0.0)
+        t[j] = 0.0
+        alive = t > 0
+        unit, t, sgn, S = unit[:, alive], t[alive], sgn[alive], S[:, alive]
+    root = np.sqrt(t)
+    return Network(U=unit * root, a=sgn * root)
+
+
 def interval_network_objective(net: Network, X: np.ndarray, y: np.ndarray,
                                beta: Fraction) -> flint.arb:
     """Rigorous enclosure of the nonconvex objective of an explicit network."""

@@ -30,8 +30,11 @@ p* = |y|^2/2 - sum_s (|a_s^T y| - beta/|b|)_+^2 / (2 |a_s|^2).
 Certificate.  ``patterns=complete``: the exact pattern enumeration, a rigorous dual lower
 bound (valid for EVERY width) and the interval value of the explicit network read off the
 convex solution (an upper bound for that width): certified when they meet.  The optimum
-then bounds every trained network of any width from below.  ``patterns=sampled``: the
-network is feasible -- an upper bound only -- and the status is at best ``inconclusive``.
+then bounds every trained network of any width from below.  The upper bound needs a
+network of width <= d: the convex solution is pruned (Caratheodory, cost not raised) and,
+if still wider than d, the status is ``not-applicable`` (p(d) may exceed p(m*) for d < m*).
+``patterns=sampled``: the network is feasible -- an upper bound only -- and the status is
+at best ``inconclusive``.
 """
 
 from __future__ import annotations
@@ -237,12 +240,31 @@ class ReluTwoLayerConvex(Theorem):
                                rigorous=False, reason=str(exc), assumptions=assumptions)
         sol = relu2.solve_convex(X, y, float(beta), pats)
         net = relu2.network_of(sol)
+        convex_width = net.width
+        if net.width > spec.d:
+            net = relu2.prune_network(net, X)  # cost not raised; re-evaluated in intervals
+        if net.width > spec.d:
+            # m* <= net.width (pruning may not reach m*, so this can be conservative).  The
+            # dual lower bound holds for every width, but the explicit network is the
+            # only upper bound we have and it is wider than d: p(d) may exceed p(net.width)
+            # (e.g. whitened n=2 beta=1/2: p(8) = 1.164 < p(1) = 1.582).  No certificate of
+            # the width-d optimum without solving the width-constrained problem.
+            return Certificate(
+                method="pattern enumeration + explicit network", status=NOT_APPLICABLE,
+                rigorous=False,
+                reason=f"d = {spec.d} < {net.width}: the convex optimum needs {net.width} "
+                       f"neurons after Caratheodory pruning (m* <= {net.width}); the "
+                       f"width-{spec.d} optimum may be higher",
+                assumptions=assumptions,
+                details={"network_width": net.width, "d": spec.d, "patterns": len(pats),
+                         "convex_value": {"value": sol.value, "solver": sol.solver,
+                                          "rigorous": False}})
         upper = relu2.interval_network_objective(net, X, y, beta)
         details: dict[str, Any] = {
             "patterns": len(pats), "pattern_set": spec.patterns,
             "convex_value": {"value": sol.value, "solver": sol.solver, "status": sol.status,
                              "seconds": sol.seconds, "rigorous": False},
-            "network_width": net.width,
+            "network_width": net.width, "convex_solution_width": convex_width,
             "upper_bound_label": "value of an explicit network of width "
                                  f"{net.width} (feasible: an upper bound)",
             "hidden_metrics": hidden_metrics(net, X, y),
