@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import torch
 
-from ncproofs.derive.deep_scalar import DeepScalar, tie_ratio
+from ncproofs.derive.deep_scalar import DeepScalar, lowest_candidate, tie_ratio
 from ncproofs.solve.deep import solve_deep
 from ncproofs.spec import SpecError
 from ncproofs.theorems.base import get_theorem
@@ -165,3 +165,27 @@ def test_bad_input():
                     "bias": "true"})
     closed = TH.closed_form(spec)
     assert TH.certify(spec, closed).status == "not-applicable"
+
+
+def test_certified_minimum_no_nan_candidate_when_root_ball_contains_one():
+    """Regression (audit A4): L = 1, kappa = 1e-80: a root ball of P straddles x = 1 and
+    python-flint 0.9's (x - 1) ** 2 was nan there, silently dropped by min().  Independent
+    route, by hand (L = 1 is convex): x* = 1 - sqrt(kappa)/(2A), phi* = sqrt(kappa) -
+    kappa/(4A) = 1e-40 - 1e-80 (A = 1/4), in mpmath at 120 digits."""
+    ds = DeepScalar(1, Fraction(1, 4), Fraction(1, 10**80))
+    low, cands = ds.certified_minimum()
+    assert all(v.is_finite() for _, v in cands)
+    with mpmath.workdps(120):
+        ref = mpmath.mpf(10) ** -40 - mpmath.mpf(10) ** -80
+        assert mpmath.mpf(low.lower().str(60, radius=False)) <= ref
+        assert ref - mpmath.mpf(low.lower().str(60, radius=False)) < mpmath.mpf(10) ** -70
+
+
+def test_lowest_candidate_non_finite_is_not_skipped():
+    """A nan candidate value must make the lower bound non-finite (inconclusive), not be
+    skipped in favour of a larger finite candidate."""
+    import flint
+
+    cands = [(flint.arb(0), flint.arb(1)), (flint.arb(1), flint.arb("nan"))]
+    assert not lowest_candidate(cands).is_finite()
+    assert lowest_candidate(cands[:1]) == 1

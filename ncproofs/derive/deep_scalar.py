@@ -174,8 +174,25 @@ class DeepScalar:
             sr = z.real
             if not sr.upper() > 0:
                 continue
-            x = sr ** (L + 1)
-            val = A * (x - 1) ** 2 + flint.arb(L + 1) / 2 * q * sr**2
+            x = arb_ipow(sr, L + 1)
+            val = A * ((x - 1) * (x - 1)) + flint.arb(L + 1) / 2 * q * (sr * sr)
             cands.append((x, val))
-        lowest = min(cands, key=lambda c: float(c[1].lower()))[1]
-        return lowest, cands
+        return lowest_candidate(cands), cands
+
+
+def arb_ipow(x: flint.arb, k: int) -> flint.arb:
+    """x^k (k >= 0) by repeated products: python-flint 0.9's ``x ** k`` is nan when the ball
+    x contains 0 (e.g. (x - 1) ** 2 for x ~ 1), which would silently drop a candidate."""
+    out = flint.arb(1)
+    for _ in range(k):
+        out = out * x
+    return out
+
+
+def lowest_candidate(cands: list[tuple[flint.arb, flint.arb]]) -> flint.arb:
+    """The candidate value with the lowest lower end -- or a non-finite ball (decide() reads
+    it as inconclusive) when any candidate value is non-finite: min(key=float(lower)) would
+    skip a nan and return a value above the true minimum."""
+    if any(not v.is_finite() for _, v in cands):
+        return flint.arb("nan")
+    return min(cands, key=lambda c: float(c[1].lower()))[1]
