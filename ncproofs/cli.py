@@ -27,7 +27,7 @@ def _parse_params(items: Sequence[str]) -> dict[str, str]:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from .theorems.base import load_all
+    from .theorems.base import BROKEN, load_all
 
     for theorem_id, theorem in sorted(load_all().items()):
         print(f"{theorem_id:22s} {theorem.title}")
@@ -35,7 +35,9 @@ def cmd_list(args: argparse.Namespace) -> int:
             print(f"{'':22s} {theorem.citation}")
             for name, rng, doc in theorem.spec_type.describe():
                 print(f"{'':24s}{name:8s} {rng:22s} {doc}")
-    return 0
+    for name, error in BROKEN.items():
+        print(f"error: theorem module {name} failed to import: {error}", file=sys.stderr)
+    return 0 if not BROKEN else 1
 
 
 def cmd_derive(args: argparse.Namespace) -> int:

@@ -79,7 +79,46 @@ def test_verify_all_runs_every_default_case(capsys):
     reports = json.loads(capsys.readouterr().out)
     ids = {r["theorem"] for r in reports}
     assert "ufm-ce" in ids
-    failing = [(r["theorem"], r["params"], r["certificate"]["status"], r["expected"])
+    failing = [(r["theorem"], r["params"], r["certificate"]["status"], r["expected"],
+                r["certificate"].get("reason"), r["verdict"]["status"])
                for r in reports if not r["ok"]]
     assert code == (0 if not failing else 1)
     assert not failing, failing
+
+
+def test_verify_all_reports_a_failing_case_instead_of_aborting(monkeypatch):
+    """One theorem raising must not hide the other cases (it becomes an error row)."""
+    from ncproofs import verify as verify_module
+    from ncproofs.theorems import get_theorem
+
+    theorem = get_theorem("ufm-ce")
+    monkeypatch.setattr(type(theorem), "default_cases",
+                        ({"params": {"K": 4, "n": 3, "d": 5, "lam_W": "1", "lam_H": "1"},
+                          "expect": "certified"},))
+
+    def boom(self, spec):
+        raise RuntimeError("deliberate failure")
+
+    monkeypatch.setattr(type(theorem), "closed_form", boom)
+    reports = [r for r in verify_module.verify_all(solve=False, landscape=False)
+               if r["theorem"] == "ufm-ce"]
+    assert len(reports) == 1 and reports[0]["verdict"]["status"] == "error"
+    assert "deliberate failure" in reports[0]["verdict"]["summary"]
+    assert not verify_module.meets_expectation(reports[0])
+
+
+def test_numeric_point_refutes_only_when_verified_in_intervals():
+    """A float value below the claim is 'numeric-below-claim'; with an interval upper
+    bound below the claim it is 'refuted'."""
+    import sympy as sp
+
+    from ncproofs.certify.certificate import Certificate
+    from ncproofs.theorems.base import ClosedForm
+    from ncproofs.verify import make_verdict
+
+    closed = ClosedForm(objective=sp.Rational(1, 2), regime="claimed")
+    cert = Certificate(method="m", status="inconclusive", rigorous=False)
+    numeric = {"objective": 0.4999}
+    assert make_verdict(closed, cert, numeric)["status"] == "numeric-below-claim"
+    assert make_verdict(closed, cert, numeric, numeric_upper=0.49995)["status"] == "refuted"
+    assert make_verdict(closed, cert, numeric, numeric_upper=0.5)["status"] == "numeric-below-claim"

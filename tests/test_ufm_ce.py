@@ -287,3 +287,17 @@ def test_decide_never_certifies_non_finite_bounds():
         assert cert.status != "certified"
     cert = decide(method="m", lower=flint.arb(1), upper=flint.arb(1), claimed=bad)
     assert cert.status != "certified"
+
+
+@pytest.mark.parametrize("lam", ["1e-12", "1e-20"])
+def test_tiny_optimum_certified_and_mutations_refused(lam):
+    """f* ~ 1e-11 / 1e-18: the tolerance is relative, so a claim off by 1e-4 relative (or
+    a claim of 0) must not pass; the true claim must still certify (128-bit balls)."""
+    s = spec(K=3, n=1, d=2, lam_W=lam, lam_H=lam)
+    closed = TH.closed_form(s)
+    assert TH.certify(s, closed).status == "certified"
+    for wrong in (closed.objective * sp.Rational(10001, 10000), sp.Integer(0),
+                  closed.objective * 10):
+        assert TH.certify(s, dataclasses.replace(closed, objective=wrong)).status != "certified"
+    t = math.sqrt(float(s.lam_W) * float(s.lam_H))
+    assert float(closed.objective) == pytest.approx(float(mpmath_scalar_optimum(3, t)), rel=1e-9)

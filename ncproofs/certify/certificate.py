@@ -6,8 +6,9 @@ outer ends are used: the lower end of the lower bound, the upper end of the uppe
 
 Status rules (never a false certificate):
 
-* ``certified``      -- both bounds rigorous, the relative gap (U - L)/max(1, |U|) is at
-                        most ``rel_tol``, and the claimed optimal value lies in [L, U]
+* ``certified``      -- both bounds rigorous, the relative gap (U - L)/max(|L|, |U|) is
+                        at most ``rel_tol`` (no absolute floor: a tiny optimum needs
+                        equally tiny gaps), and the claimed optimal value lies in [L, U]
                         up to the same tolerance;
 * ``refuted``        -- the claim is rigorously false: a feasible point has value below
                         the claimed optimum, or the lower bound exceeds it;
@@ -114,10 +115,18 @@ def decide(
             cert.rigorous = False
             cert.reason = f"lower bound {lb!r} exceeds upper bound {ub!r}: internal error"
             return cert
-    scale = max(1.0, abs(ub if ub is not None else (lb or 0.0)))
-    tol = rel_tol * scale
+    # Purely relative: an absolute floor would certify wrong claims whenever f* << 1
+    # (tiny weight decay, large temperature).  Exact zeros still compare exactly.
+    magnitudes = [abs(x) for x in (lb, ub) if x is not None]
     if claimed is not None:
         c_lo, c_hi = lower_end(claimed), upper_end(claimed)
+        if not (math.isfinite(c_lo) and math.isfinite(c_hi)):
+            cert.rigorous = False
+            cert.reason = "the claimed value could not be enclosed (non-finite ball)"
+            return cert
+        magnitudes += [abs(c_lo), abs(c_hi)]
+    tol = rel_tol * max(magnitudes, default=0.0)
+    if claimed is not None:
         details["claimed_value"] = float(claimed.mid())
         if ub is not None and ub < c_lo - tol:
             cert.status = REFUTED

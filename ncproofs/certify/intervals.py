@@ -55,13 +55,18 @@ def arb_entropy(p: Sequence[Fraction]) -> flint.arb:
 
 
 def isqrt_fraction_below(r: Fraction, bits: int = 64) -> Fraction:
-    """A rational q with q^2 <= r, within 2^-bits of sqrt(r) (exact integer square root)."""
-    if r < 0:
-        raise ValueError("square root of a negative number")
-    scale = 1 << bits
-    # floor(sqrt(r) * scale) = isqrt(floor(r * scale^2))
+    """A rational q with q^2 <= r and relative error below 2^-bits (exact integer
+    square root; the grid adapts to the size of r, so tiny r keep their precision)."""
     import math
 
+    if r < 0:
+        raise ValueError("square root of a negative number")
+    if r == 0:
+        return Fraction(0)
+    # sqrt(r) >= 2^-(shift) roughly; refine the grid by that many extra bits
+    shift = max(0, (r.denominator.bit_length() - r.numerator.bit_length()) // 2 + 1)
+    scale = 1 << (bits + shift)
+    # floor(sqrt(r) * scale) = isqrt(floor(r * scale^2))
     return Fraction(math.isqrt(r.numerator * scale * scale // r.denominator), scale)
 
 

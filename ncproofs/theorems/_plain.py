@@ -95,6 +95,15 @@ class PlainUFMTheorem(Theorem):
         summary["metrics"] = nc_summary(best["H"], y, best["W"], b, self.target_for(spec))
         return NumericResult(summary=summary, point=best)
 
+    def numeric_upper_bound(self, spec: UFMSpec, point: dict[str, np.ndarray]) -> flint.arb:
+        """The objective at a numeric solution (every sample column), in intervals."""
+        y = labels_of(spec.n).numpy()
+        b = point["b"].ravel() if "b" in point else None
+        return interval_objective(
+            self.loss(spec), point["W"], point["H"], b, [int(v) for v in y], [1] * spec.N,
+            spec.lam_W, spec.lam_H, spec.lam_b,
+        )
+
     def full_point(self, spec: UFMSpec, point: ExplicitPoint) -> dict[str, torch.Tensor]:
         """Batched (S = 1) torch tensors of an explicit point, each class column repeated."""
         a = point.arrays

@@ -89,6 +89,12 @@ class Theorem:
     def landscape(self, spec: UFMSpec, closed: ClosedForm) -> dict[str, Any] | None:
         return None
 
+    def numeric_upper_bound(self, spec: UFMSpec, point: dict[str, np.ndarray]) -> Any | None:
+        """Rigorous (arb) value of the original objective at a numeric solution, or None
+        where the theorem cannot evaluate it.  Used to turn a numeric point that beats a
+        claimed optimum into a rigorous refutation."""
+        return None
+
 
 REGISTRY: dict[str, Theorem] = {}
 
@@ -101,13 +107,21 @@ def register(cls: type[Theorem]) -> type[Theorem]:
     return cls
 
 
+#: modules that failed to import, with the error (one broken module must not take every
+#: other theorem down with it; `ncproofs list` shows these)
+BROKEN: dict[str, str] = {}
+
+
 def load_all() -> dict[str, Theorem]:
     """Import every module of ``ncproofs.theorems`` (each registers its theorems)."""
     from .. import theorems
 
     for info in pkgutil.iter_modules(theorems.__path__):
         if info.name != "base" and not info.name.startswith("_"):
-            importlib.import_module(f"{theorems.__name__}.{info.name}")
+            try:
+                importlib.import_module(f"{theorems.__name__}.{info.name}")
+            except Exception as exc:  # noqa: BLE001 - reported, not swallowed
+                BROKEN[info.name] = f"{type(exc).__name__}: {exc}"
     return REGISTRY
 
 
@@ -117,4 +131,5 @@ def get_theorem(theorem_id: str) -> Theorem:
         return registry[theorem_id]
     except KeyError:
         known = ", ".join(sorted(registry))
-        raise SpecError(f"unknown theorem {theorem_id!r}; available: {known}") from None
+        broken = f" (modules that failed to import: {', '.join(BROKEN)})" if BROKEN else ""
+        raise SpecError(f"unknown theorem {theorem_id!r}; available: {known}{broken}") from None
