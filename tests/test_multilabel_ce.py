@@ -131,3 +131,42 @@ def test_bad_input(params, name):
 def test_empty_label_set_rejected_by_loss():
     with pytest.raises(SpecError, match="nonempty"):
         get_loss("pal-ce").sympy([sp.Integer(0)] * 3, ())
+
+
+@pytest.mark.parametrize("lam", ["1e-6", "1e-12"])
+def test_tiny_weight_decay_margins_are_stationary(lam):
+    """Regression (audit B1): mpmath's anderson solver raised 'Could not find root' at
+    lam ~ 1e-6.  Independent route: the reduced objective written here in mpmath,
+    F(a) = sum_s n_s C(K,s) s/N (log(s e^a_s + K - s) - a_s) + t (K-1) r(a), differentiated
+    numerically (mpmath.diff, 80 digits): every partial derivative vanishes at the margins,
+    relative to the size t (K-1) of the regularizer's slope."""
+    spec = MultiLabelSpec(K=3, m=2, n=1, d=2, lam_W=lam, lam_H=lam)
+    a = solve_margins(spec)
+    K, N = 3, spec.N
+    with mpmath.workdps(80):
+        t = mpmath.mpf(lam)
+
+        def F(a1, a2):
+            data = sum(mpmath.mpf(comb * s) / N * (mpmath.log(s * mpmath.exp(x) + K - s) - x)
+                       for s, comb, x in ((1, 3, a1), (2, 3, a2)))
+            return data + t * (K - 1) * mpmath.sqrt(a1 * a1 + a2 * a2)  # C(1, s-1) = 1
+
+        for order in ((1, 0), (0, 1)):
+            g = mpmath.diff(F, (mpmath.mpf(a[0]), mpmath.mpf(a[1])), order)
+            assert abs(g) < mpmath.mpf(10) ** -30 * t
+    assert a[0] > a[1] > 0
+
+
+def test_zero_regime_certified_for_every_d():
+    """Regression (audit B2): W = H = 0 is optimal in the zero regime for any d, but the
+    explicit point built a simplex ETF first and raised 'd must be >= K-1' at d = 1.
+    Independent route: the exact threshold sum_s n_s C(K-2,s-1) = 1 + 1 = 2 <= N^2 lam_W
+    lam_H = 36 puts (K=3, m=2, n=1, lam=1) in the zero regime, where f* = PAL at zero logits
+    = sum_S w_S |S| log K = (3*1 + 3*2)/6 log 3 (mpmath); numpy evaluates the origin."""
+    spec = MultiLabelSpec(K=3, m=2, n=1, d=1, lam_W="1", lam_H="1")
+    closed = TH.closed_form(spec)
+    ref = float(mpmath.mpf(9) / 6 * mpmath.log(3))
+    assert abs(float(sp.N(closed.objective, 30)) - ref) < 1e-14
+    p = closed.point.arrays
+    assert abs(numpy_objective(spec, p["W"], p["H"], p.get("b")) - ref) < 1e-14
+    assert TH.certify(spec, closed).status == CERTIFIED

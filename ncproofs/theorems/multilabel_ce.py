@@ -150,22 +150,73 @@ def solve_margins(spec: MultiLabelSpec, digits: int = _DIGITS) -> list[mpmath.mp
                         * mpmath.mpf(spec.lam_H.numerator) / spec.lam_H.denominator)
 
         def a_of(mu, s):
-            f = lambda a: a * (s * mpmath.exp(a) + K - s) - mu  # noqa: E731
-            hi = mpmath.mpf(1)
-            while f(hi) < 0:
-                hi *= 2
-            return mpmath.findroot(f, (mpmath.mpf(0), hi), solver="anderson")
+            # f(a) = a (s e^a + K - s) - mu is increasing and convex on a >= 0: Newton from
+            # a point with f >= 0 decreases monotonically to the root (never overshoots)
+            a = mpmath.mpf(1)
+            while a * (s * mpmath.exp(a) + K - s) < mu:
+                a *= 2
+            for _ in range(10000):
+                e = s * mpmath.exp(a)
+                fa = a * (e + K - s) - mu
+                if fa <= 0:
+                    break
+                nxt = a - fa / (e * (1 + a) + K - s)
+                if not nxt < a:
+                    break
+                a = nxt
+            return a
 
-        def F(mu):
-            r = mpmath.sqrt(sum(ns * comb(K - 2, s - 1) * a_of(mu, s) ** 2
+        def G(u):
+            # F(mu)/mu at mu = e^u: mu/r(mu) grows (a_s(mu) is concave with a_s(0) = 0), so
+            # G increases from 1 - sqrt(sum n_s C(K-2,s-1))/(N t) < 0 (collapse) to 1
+            mu = mpmath.exp(u)
+            r = mpmath.sqrt(sum(ns * comb(K - 2, s - 1) * a_of(mu, s) * a_of(mu, s)
                                 for s, ns in zip(spec.sizes, spec.n)))
-            return mu - K * r / (N * t)
+            return 1 - K * r / (N * t * mu)
 
-        lo, hi = mpmath.mpf("1e-30"), mpmath.mpf(1)
-        while F(hi) < 0:
-            hi *= 2
-        mu = mpmath.findroot(F, (lo, hi), solver="anderson")
+        lo, hi, step = mpmath.mpf(0), mpmath.mpf(0), mpmath.mpf(1)
+        for _ in range(64):
+            if G(lo) < 0:
+                break
+            lo -= step
+            step *= 2
+        else:
+            raise ArithmeticError("no mu with F(mu) < 0: the collapse condition fails")
+        step = mpmath.mpf(1)
+        while G(hi) < 0:
+            hi += step
+            step *= 2
+        mu = mpmath.exp(_increasing_root(G, lo, hi))
         return [a_of(mu, s) for s in spec.sizes]
+
+
+def _increasing_root(f, lo: mpmath.mpf, hi: mpmath.mpf, max_iter: int = 4000) -> mpmath.mpf:
+    """The root of an increasing f with f(lo) < 0 <= f(hi), to the working precision:
+    Illinois (regula falsi with halving), a bisection step every third iteration; the
+    bracket never loses the root, unlike mpmath's anderson (which raised at lam ~ 1e-6)."""
+    flo, fhi = f(lo), f(hi)
+    side = 0
+    tol = 16 * mpmath.eps
+    for i in range(max_iter):
+        if hi - lo <= tol * max(abs(lo), abs(hi)) or hi - lo <= tol * tol:
+            break
+        x = (lo * fhi - hi * flo) / (fhi - flo) if fhi != flo else (lo + hi) / 2
+        if i % 3 == 2 or not lo < x < hi:
+            x = (lo + hi) / 2
+        fx = f(x)
+        if fx == 0:
+            return x
+        if fx < 0:
+            lo, flo = x, fx
+            if side == -1:
+                fhi /= 2
+            side = -1
+        else:
+            hi, fhi = x, fx
+            if side == 1:
+                flo /= 2
+            side = 1
+    return (lo + hi) / 2
 
 
 def _rational(x: mpmath.mpf, digits: int = _DIGITS) -> sp.Rational:
@@ -178,10 +229,10 @@ def explicit_point(spec: MultiLabelSpec, a: list[float]) -> ExplicitPoint:
     lam_W, lam_H = float(spec.lam_W), float(spec.lam_H)
     r = float(np.sqrt(sum(ns * comb(K - 2, s - 1) * a_s**2
                           for s, ns, a_s in zip(spec.sizes, spec.n, a))))
-    Q = simplex_etf(K, spec.d)
-    if r == 0:
+    if r == 0:  # the origin: optimal in the zero regime for every d (no ETF needed)
         W, H = np.zeros((K, spec.d)), np.zeros((spec.d, len(spec.sets)))
     else:
+        Q = simplex_etf(K, spec.d)
         rho2 = np.sqrt(lam_H / lam_W) * r
         W = np.sqrt(rho2) * Q
         H = np.stack([(a[len(S) - 1] / rho2) * W[list(S)].sum(axis=0) for S in spec.sets],
