@@ -43,6 +43,11 @@ class RelaxationResult:
     status: str
     seconds: float
 
+    def as_details(self) -> dict[str, object]:
+        """For a certificate's ``details``: a number reported, never trusted."""
+        return {"value": self.value, "solver": self.solver, "status": self.status,
+                "seconds": self.seconds, "rigorous": False}
+
 
 def solve_relaxation(
     loss: Loss,

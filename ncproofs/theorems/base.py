@@ -15,7 +15,8 @@ from typing import Any, ClassVar
 import numpy as np
 import sympy as sp
 
-from ..certify.certificate import Certificate
+from ..certify.certificate import NOT_APPLICABLE, REFUTED, Certificate, decide
+from ..certify.intervals import sympy_to_arb
 from ..derive.reduction import DerivationStep
 from ..spec import SpecError, UFMSpec
 
@@ -88,6 +89,34 @@ class Theorem:
 
     def landscape(self, spec: UFMSpec, closed: ClosedForm) -> dict[str, Any] | None:
         return None
+
+    def upper_bound(self, spec: UFMSpec, point: ExplicitPoint) -> Any:
+        """Rigorous (arb) objective of an explicit point of the stated size."""
+        raise NotImplementedError
+
+    def conclude(
+        self,
+        spec: UFMSpec,
+        closed: ClosedForm,
+        *,
+        method: str,
+        lower: Any,
+        assumptions: list[str],
+        details: dict[str, Any],
+    ) -> Certificate:
+        """The common end of ``certify``: the lower bound against the interval value of the
+        explicit point and the claimed value (:func:`decide`).  Without a point of the
+        stated d the status is ``not-applicable`` -- unless the lower bound alone refutes
+        the claim, a rigorous result that must not be lost."""
+        claimed = None if closed.objective is None else sympy_to_arb(closed.objective)
+        if closed.point is None:
+            cert = decide(method=method, lower=lower, upper=None, claimed=claimed,
+                          assumptions=assumptions, details=details)
+            if cert.status != REFUTED:
+                cert.status, cert.reason = NOT_APPLICABLE, closed.reason
+            return cert
+        return decide(method=method, lower=lower, upper=self.upper_bound(spec, closed.point),
+                      claimed=claimed, assumptions=assumptions, details=details)
 
     def numeric_upper_bound(self, spec: UFMSpec, point: dict[str, np.ndarray]) -> Any | None:
         """Rigorous (arb) value of the original objective at a numeric solution, or None

@@ -53,8 +53,7 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from ..certify.certificate import NOT_APPLICABLE, Certificate, decide
-from ..certify.intervals import sympy_to_arb
+from ..certify.certificate import Certificate
 from ..certify.pal_dual import pal_spectral_norm_sq, pal_symmetric_bound
 from ..certify.relaxation import solve_relaxation
 from ..certify.upper import interval_objective
@@ -390,18 +389,14 @@ class MultiLabelCrossEntropy(Theorem):
                                      "status": relax.status, "seconds": relax.seconds,
                                      "rigorous": False,
                                      "rank": int(np.linalg.matrix_rank(relax.M, tol=1e-6))}
-        claimed = sympy_to_arb(closed.objective)
-        if closed.point is None:
-            cert = decide(method=method, lower=lower.value, upper=None, claimed=None,
-                          assumptions=assumptions, details=details)
-            cert.status, cert.reason = NOT_APPLICABLE, closed.reason
-            return cert
-        p = closed.point
-        upper = interval_objective(get_loss("pal-ce"), p.arrays["W"], p.arrays["H"],
-                                   p.arrays.get("b"), p.labels, p.counts, spec.lam_W,
-                                   spec.lam_H, spec.lam_b)
-        return decide(method=method, lower=lower.value, upper=upper, claimed=claimed,
-                      assumptions=assumptions, details=details)
+        return self.conclude(spec, closed, method=method, lower=lower.value,
+                             assumptions=assumptions, details=details)
+
+    def upper_bound(self, spec: MultiLabelSpec, point: ExplicitPoint) -> Any:
+        a = point.arrays
+        return interval_objective(get_loss("pal-ce"), a["W"], a["H"], a.get("b"),
+                                  point.labels, point.counts, spec.lam_W, spec.lam_H,
+                                  spec.lam_b)
 
     # ------------------------------------------------------------------ numeric
 

@@ -44,9 +44,8 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from ..certify.certificate import NOT_APPLICABLE, Certificate, decide
+from ..certify.certificate import NOT_APPLICABLE, Certificate
 from ..certify.gram import GramCEDual, interval_sphere_objective, solve_gram_relaxation
-from ..certify.intervals import sympy_to_arb
 from ..derive.reduction import DerivationStep
 from ..geometry import simplex_etf
 from ..losses import get_loss
@@ -211,15 +210,8 @@ class SphereCrossEntropy(Theorem):
                                      "rigorous": False}
             details["vsdp_dense_bound"] = {"value": float(dense.value.lower()),
                                            "rigorous": True, **dense.details}
-        claimed = sympy_to_arb(closed.objective)
-        if closed.point is None:
-            cert = decide(method=method, lower=lower.value, upper=None, claimed=None,
-                          assumptions=assumptions, details=details)
-            cert.status, cert.reason = NOT_APPLICABLE, closed.reason
-            return cert
-        upper = self.upper_bound(spec, closed.point)
-        return decide(method=method, lower=lower.value, upper=upper, claimed=claimed,
-                      assumptions=assumptions, details=details)
+        return self.conclude(spec, closed, method=method, lower=lower.value,
+                             assumptions=assumptions, details=details)
 
     # ------------------------------------------------------------------ numeric
 
