@@ -135,3 +135,56 @@ def test_default_cases_meet_expectations(theorem_id, tmp_path, monkeypatch):
         report["expected"] = case["expect"]
         assert meets_expectation(report), (case, report["certificate"]["status"],
                                            report["verdict"])
+
+
+@pytest.mark.parametrize("lam", ["1e-400", "1e-101"])
+def test_tiny_weight_decay_rejected_with_range(lam):
+    """Regression (audit B3): lam = 1e-400 raised ZeroDivisionError (float(B) underflow),
+    1e-300 OverflowError.  Contract: SpecError naming lam_W / lam_H and the allowed range
+    (lam_H lam_W^L >= 1e-200); the boundary by hand: 1e-101 * (1e-101)^2 = 1e-303 < 1e-200
+    is rejected, 1e-60 * (1e-60)^2 = 1e-180 is accepted."""
+    with pytest.raises(SpecError, match=r"lam_H \* lam_W\^L must be >= 1e-200"):
+        TH.spec({"K": 3, "n": 1, "d": 2, "lam_W": lam, "lam_H": lam, "L": 2})
+    TH.spec({"K": 3, "n": 1, "d": 2, "lam_W": "1e-60", "lam_H": "1e-60", "L": 2})
+
+
+def test_non_finite_upper_bound_keeps_decide_reason(monkeypatch):
+    """Regression (audit B4): a non-finite upper bound (as at lam ~ 1e-30..1e-60, L = 2)
+    got the generic 'lower bound below the candidate' reason.  Route: the interval
+    objective is replaced by a nan ball, so decide() must report the non-finite bound."""
+    import flint
+
+    spec = TH.spec({"K": 3, "n": 5, "d": 3, "lam_W": "5e-3", "lam_H": "5e-3", "L": 2})
+    monkeypatch.setattr(TH, "upper_bound", lambda spec, point: flint.arb("nan"))
+    cert = TH.certify(spec, TH.closed_form(spec), starts=2)
+    assert cert.status == "inconclusive"
+    assert "not finite" in cert.reason and "below the candidate" not in cert.reason
+
+
+def test_refutation_follows_decide_no_assert(monkeypatch, tmp_path):
+    """Regression (audit B6): a pre-check with its own tolerance decided 'refuted' and then
+    asserted decide() agreed.  Route: a found point 1e-6 (relative) below the candidate's
+    lower end (from the scipy-checked enclosure); decide() with rel_tol 1e-3 does not call
+    that a refutation, so certify must follow it (no AssertionError, not refuted); with the
+    default decide() it is refuted."""
+    import functools
+
+    import flint
+
+    import ncproofs.theorems.deep_linear_ce as mod
+
+    monkeypatch.setenv("NCPROOFS_OUT", str(tmp_path))
+    spec = TH.spec({"K": 3, "n": 5, "d": 3, "lam_W": "5e-3", "lam_H": "5e-3", "L": 2})
+    closed = TH.closed_form(spec)
+    enc, _ = candidate_scalar(spec).minimum()
+    real = TH.upper_bound
+    below = flint.arb(float(enc.lower()) * (1 - 1e-6))
+    monkeypatch.setattr(TH, "upper_bound", lambda s, p: real(s, p) if p is closed.point
+                        else below)
+    monkeypatch.setattr(mod, "decide", functools.partial(mod.decide, rel_tol=1e-3))
+    assert TH.certify(spec, closed, starts=2).status != "refuted"
+    monkeypatch.undo()
+    monkeypatch.setenv("NCPROOFS_OUT", str(tmp_path))
+    monkeypatch.setattr(TH, "upper_bound", lambda s, p: real(s, p) if p is closed.point
+                        else below)
+    assert TH.certify(spec, closed, starts=2).status == "refuted"

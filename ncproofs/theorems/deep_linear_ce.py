@@ -56,7 +56,14 @@ import flint
 import numpy as np
 import sympy as sp
 
-from ..certify.certificate import NOT_APPLICABLE, REFUTED, Certificate, decide, upper_end
+from ..certify.certificate import (
+    INCONCLUSIVE,
+    NOT_APPLICABLE,
+    REFUTED,
+    Certificate,
+    decide,
+    upper_end,
+)
 from ..certify.deep import (
     DEPTH_IDENTITY,
     balanced_factorization,
@@ -68,13 +75,15 @@ from ..derive.reduction import DerivationStep
 from ..geometry import helmert_basis
 from ..losses import get_loss
 from ..solve.deep import layer_metrics, layer_summary, solve_deep
-from ..spec import UFMSpec
+from ..spec import SpecError, UFMSpec
 from .base import ClosedForm, ExplicitPoint, NumericResult, Theorem, register
 from .deep_linear_mse import DeepLinearSpec
 
 #: random starts of the refutation search (certify) and its solver tolerance
 SEARCH_STARTS = 24
 SEARCH_TOL = 1e-9
+#: smallest lam_H lam_W^L accepted (the margin search uses float endpoints, see _check)
+MIN_DECAY_PRODUCT = Fraction(1, 10**200)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -83,6 +92,18 @@ class DeepLinearCESpec(DeepLinearSpec):
 
     def min_d(self) -> int:
         return self.K - 1
+
+    def _check(self) -> None:
+        super()._check()
+        # the margin search (interval_minimize_1d) runs on float endpoints [0, a_max] with
+        # a_max ~ (log K / B)^((L+1)/2) ~ (lam_H lam_W^L)^(-1/2): keep it far below 1e308
+        if self.lam_H * self.lam_W ** self.L < MIN_DECAY_PRODUCT:
+            def show(x: Fraction) -> str:
+                return str(sp.N(sp.Rational(x.numerator, x.denominator), 3))
+
+            raise SpecError(f"lam_H * lam_W^L must be >= 1e-200 for deep-linear-ce, got "
+                            f"{show(self.lam_H * self.lam_W ** self.L)} (lam_W = "
+                            f"{show(self.lam_W)}, lam_H = {show(self.lam_H)}, L = {self.L})")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -307,12 +328,11 @@ class DeepLinearCE(Theorem):
                        "start_values": [float(v) for v in res.values],
                        "rigorous_value_upper": upper_end(found_upper)},
         }
-        # candidate vs the best point found: refuted when the found point is lower
-        if upper_end(found_upper) < float(cand_enclosure.lower()) - 1e-9 * max(
-                1.0, abs(float(cand_enclosure.mid()))):
-            cert = decide(method=method, lower=None, upper=found_upper, claimed=cand_enclosure,
-                          assumptions=assumptions, details=details)
-            assert cert.status == REFUTED
+        # candidate vs the best point found: refuted when decide() says the found point is
+        # lower (its own tolerance; no separate pre-check that could disagree with it)
+        cert = decide(method=method, lower=None, upper=found_upper, claimed=cand_enclosure,
+                      assumptions=assumptions, details=details)
+        if cert.status == REFUTED:
             cert.rigorous = True  # interval value of the point vs the candidate's lower end
             layers = layer_metrics(res.objective, best, target="etf")
             gain = 100 * (float(cand_enclosure.mid()) - upper_end(found_upper)) / float(
@@ -327,7 +347,12 @@ class DeepLinearCE(Theorem):
             return cert
         cert = decide(method=method, lower=lower, upper=cand_upper, claimed=cand_enclosure,
                       assumptions=assumptions, details=details)
-        if cert.status != "certified" and cert.status != REFUTED:
+        lb, ub = cert.lower_bound, cert.upper_bound
+        if (cert.status == INCONCLUSIVE and lb is not None and ub is not None
+                and math.isfinite(lb) and math.isfinite(ub)
+                and lb < float(cand_enclosure.lower())):
+            # only the situation the text describes; otherwise keep decide()'s reason
+            # (e.g. a non-finite upper bound)
             cert.reason = (f"deep collapse not beaten by {starts} random starts, but for "
                            f"L = {spec.L} the rigorous lower bound {cert.lower_bound:.12g} is "
                            f"below the candidate {float(cand_enclosure.mid()):.12g}: "
