@@ -20,8 +20,14 @@ sqrt(lam_W / lam_H) (averaged over classes) and compare everything else the UFM 
 predicts: the margin / diagonal logits, |w||h|, and the geometry (NC2 against the right
 target). lam_W is the network's own weight decay on the last layer.
 
-    python experiments/tpt_digits.py                 # all three, ~2-4 min on 2 CPU cores
+CE margin: compare the prediction with the CE-effective margin a_loss (from the train loss),
+not with the class-mean-logit margin; they agree only at an ETF (``ufm_compare``). Every run
+also reports how close the end point is to a stationary point of the regularized network
+objective (``stationarity``); ``--polish N`` runs N full-batch L-BFGS iterations first.
+
+    python experiments/tpt_digits.py                 # all three, ~1 min on 2 CPU cores
     python experiments/tpt_digits.py --run ce --epochs 100 --device auto
+    python experiments/tpt_digits.py --run ce --wd 5e-3 --polish 1000   # ~2-3 min
 
 Writes out/experiments/tpt_<run>.png (NC1-NC4 per layer and epoch) and tpt_<run>.json.
 """
