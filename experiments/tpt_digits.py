@@ -361,7 +361,7 @@ def main() -> None:
         type=int,
         default=0,
         help="after SGD, this many full-batch L-BFGS iterations on the regularized objective"
-        " (float64; reaches a stationary point; ~0.1 s per iteration on one core)",
+        " (float64, towards a stationary point; ~0.07 s per iteration on one core)",
     )
     args = ap.parse_args()
     dev = device_of(args.device, args.threads)
