@@ -113,3 +113,19 @@ def test_pruning_keeps_prediction_and_does_not_raise_cost():
     pred = lambda m: m.hidden(X) @ m.a  # noqa: E731
     assert np.abs(pred(pruned) - pred(net)).max() < 1e-9
     assert pruned.objective(X, y, 1.0) <= net.objective(X, y, 1.0) + 1e-12
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_pattern_enumeration_3d_antiparallel_rows(seed):
+    """Regression (audit C4): rows x and -x (same plane) got the same side, so the 3-d
+    enumeration listed impossible patterns and missed real ones (with every row paired:
+    none of the 14 real cells).  Independent route: patterns of 200000 Gaussian directions
+    (each one realized) must all be enumerated, and x_k, -x_k always get opposite signs in
+    an open cell."""
+    rng = np.random.default_rng(seed)
+    A = rng.integers(-5, 6, (4, 3)).astype(float)
+    X = np.r_[A, -A, rng.integers(-5, 6, (2, 3))]
+    pats = set(relu2.enumerate_patterns(X))
+    sampled = set(relu2.sample_patterns(X, 200000, 0))
+    assert sampled <= pats and len(pats) <= len(sampled) + 2
+    assert all(pat[i] != pat[i + 4] for pat in pats for i in range(4))

@@ -126,9 +126,13 @@ def _patterns_3d(rows: list[tuple[int, ...]]) -> list[tuple[int, ...]]:
                             base.append(int(dots[q] > 0))
                         else:
                             t = _dot(rows[q], tau)
-                            base.append(int(t > 0) if t != 0 else -1)  # -1: same plane as k
+                            if t != 0:
+                                base.append(int(t > 0))
+                            else:  # x_q = c x_k (same plane): -1 same side as k, -2 opposite
+                                base.append(-1 if _dot(rows[q], rows[k]) > 0 else -2)
                     for side in (0, 1):
-                        pat = tuple(side if b == -1 else b for b in base)
+                        pat = tuple(side if b == -1 else 1 - side if b == -2 else b
+                                    for b in base)
                         if any(pat):
                             pats.add(pat)
     return sorted(pats)
