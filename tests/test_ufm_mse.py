@@ -117,3 +117,22 @@ def test_bad_input(params, name):
 def test_imbalanced_not_applicable():
     spec, closed, cert = _run({**BASE, "n": "3,3,3,2", "d": 5})
     assert cert.status == "not-applicable"
+
+
+@pytest.mark.parametrize("params,kappa,factor", [
+    ({"K": 3, "n": 1, "d": 3, "lam_W": "1e-20", "lam_H": "1e-20", "bias": "false"},
+     "3e-20", 1),
+    ({"K": 3, "n": 1, "d": 3, "lam_W": "1e-20", "lam_H": "1e-20", "lam_b": "0"},
+     "3e-20", sp.Rational(2, 3))])
+def test_tiny_kappa_dual_not_vacuous(params, kappa, factor):
+    """Regression (dual_mse rounding): Y = (Z - I) diag(w) ~ kappa/K fell below the fixed
+    2^-60 grid (and Z ~ I in floats lost it), giving the vacuous lower bound 0.  Independent
+    route, by hand (Zhou et al.): f* = (K-1)/K (kappa - kappa^2/2) with lam_b = 0, kappa -
+    kappa^2/2 bias-free, kappa = K sqrt(n lam_W lam_H) = 3e-20 (SymPy, exact)."""
+    spec = TH.spec(params)
+    k = sp.Rational(kappa)
+    ref = float(factor * (k - k**2 / 2))
+    cert = TH.certify(spec, TH.closed_form(spec))
+    assert cert.lower_bound > 0
+    assert abs(cert.lower_bound - ref) <= 1e-9 * ref
+    assert cert.lower_bound <= ref * (1 + 1e-15)

@@ -25,6 +25,7 @@ lam_b = 0, and scaled by theta <= 1 until (*) holds exactly.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -83,9 +84,12 @@ class MSEDual:
             C[i, i] += _q(s2 * self.counts[i])
         return _charpoly_nonnegative_roots(C)
 
-    def bound_from_logits(self, Z: np.ndarray) -> DualBound:
+    def bound_from_logits(self, Z: np.ndarray, residual: np.ndarray | None = None
+                          ) -> DualBound:
         """Rigorous lower bound from approximate optimal class-mean logits Z (K x K, floats,
-        bias included), through the KKT dual point Y = (Z - I) diag(w)."""
+        bias included), through the KKT dual point Y = (Z - I) diag(w).  ``residual``: Z - I
+        computed accurately by the caller (Z ~ I loses it in floats when kappa is tiny);
+        it is rounded on a grid relative to its own magnitude (2^-60 of max |Z - I|)."""
         K = self.K
         if K > MAX_DENSE_DUAL_K:
             raise SpecError(f"K must be <= {MAX_DENSE_DUAL_K} for the exact dual check, got K={K}")
@@ -93,7 +97,11 @@ class MSEDual:
         if Z.shape != (K, K) or not np.all(np.isfinite(Z)):
             raise ValueError("Z must be a finite K x K matrix")
         w = self.weights
-        Y = [[_round(Z[j, k] - (j == k)) * w[k] for k in range(K)] for j in range(K)]
+        R = Z - np.eye(K) if residual is None else np.asarray(residual, dtype=np.float64)
+        if R.shape != (K, K) or not np.all(np.isfinite(R)):
+            raise ValueError("residual must be a finite K x K matrix")
+        grid = _grid_for(float(np.abs(R).max()))
+        Y = [[_round(R[j, k], grid) * w[k] for k in range(K)] for j in range(K)]
         if self.bias and self.lam_b == 0:
             for j in range(K):  # exact repair of Y 1 = 0
                 shift = sum(Y[j]) / K
@@ -121,11 +129,20 @@ class MSEDual:
         base = Fraction(min(1.0, s / sigma)) if sigma > 0 else Fraction(1)
         for e in range(50, 0, -4):
             theta = base * (1 - Fraction(1, 1 << e))
-            theta = Fraction(int(theta * _GRID), _GRID)
+            grid = _grid_for(float(theta))
+            theta = Fraction(int(theta * grid), grid)
             if self.feasible([[theta * y for y in row] for row in Y]):
                 return theta
         return Fraction(0)
 
 
-def _round(x: float) -> Fraction:
-    return Fraction(int(round(x * _GRID)), _GRID)
+def _grid_for(scale: float) -> int:
+    """A power-of-two grid with 60 bits below the magnitude ``scale`` (relative rounding:
+    a fixed 2^-60 grid sent entries below 2^-61 to 0, a vacuous dual point)."""
+    if not scale > 0 or not np.isfinite(scale):
+        return _GRID
+    return 1 << max(0, 60 - math.frexp(scale)[1])
+
+
+def _round(x: float, grid: int = _GRID) -> Fraction:
+    return Fraction(int(round(x * grid)), grid)

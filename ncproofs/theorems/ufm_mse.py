@@ -76,6 +76,14 @@ class MSESolution:
         b = None if self.beta is None else np.full(K, float(self.beta))
         return M, b
 
+    def residual(self, K: int) -> np.ndarray:
+        """Z - I = (x - 1) J + (y - 1 + K beta) 11^T/K, cancelled exactly in SymPy before
+        rounding (in floats Z ~ I loses it when kappa is tiny)."""
+        J = np.eye(K) - np.ones((K, K)) / K
+        shift = 0 if self.beta is None else K * self.beta
+        return (float(sp.N(self.x - 1, 30)) * J
+                + float(sp.N(self.y - 1 + shift, 30)) * np.ones((K, K)) / K)
+
 
 def mse_rank(sol: MSESolution, K: int) -> int:
     return (K - 1 if sol.x != 0 else 0) + (1 if sol.y != 0 else 0)
@@ -115,14 +123,16 @@ def balanced_mse_solution(K: int, t: sp.Expr, bias: bool, lam_b: sp.Expr) -> MSE
 def certify_mse(
     theorem: PlainUFMTheorem, spec: UFMSpec, closed: ClosedForm, Z: np.ndarray,
     method_extra: str = "", details: dict[str, Any] | None = None,
+    residual: np.ndarray | None = None,
 ) -> Certificate:
-    """Dual lower bound from the claimed logits Z, interval upper bound at the closed
-    form's explicit point, decided against the claimed value."""
+    """Dual lower bound from the claimed logits Z (``residual``: Z - I computed without
+    cancellation, optional), interval upper bound at the closed form's explicit point,
+    decided against the claimed value."""
     method = ("nuclear-norm relaxation + exact rational MSE dual (lower); interval objective "
               "at the explicit point (upper)" + method_extra)
     details = dict(details or {})
     dual = MSEDual(spec.n, spec.lam_W, spec.lam_H, spec.bias, spec.lam_b)
-    lower = dual.bound_from_logits(Z)
+    lower = dual.bound_from_logits(Z, residual)
     details.update(dual=lower.details, lower_method=lower.method)
     if spec.K <= RELAXATION_CROSS_CHECK_MAX_K:
         relax = solve_relaxation(theorem.loss(spec), spec.n, spec.lam_W, spec.lam_H,
@@ -236,7 +246,8 @@ class UFMMSE(PlainUFMTheorem):
                                rigorous=False, reason=closed.reason,
                                assumptions=MSE_ASSUMPTIONS)
         Z = np.asarray(closed.minimizer["class_mean_logits"])
-        return certify_mse(self, spec, closed, Z)
+        R = closed.minimizer.get("class_mean_residual")
+        return certify_mse(self, spec, closed, Z, residual=None if R is None else np.asarray(R))
 
 
 def mse_closed_form(spec: UFMSpec, sol: MSESolution, value_scale: sp.Expr = 1) -> ClosedForm:
@@ -250,6 +261,7 @@ def mse_closed_form(spec: UFMSpec, sol: MSESolution, value_scale: sp.Expr = 1) -
         "b": None if sol.beta is None else float(sol.beta),
         "alpha": float(sol.x), "mu": float(sol.y + (0 if sol.beta is None else K * sol.beta)),
         "rank": rank, "class_mean_logits": Z.tolist(),
+        "class_mean_residual": sol.residual(K).tolist(),
         "x_exact": str(sol.x), "y_exact": str(sol.y),
     }
     value = sol.value * value_scale
