@@ -96,8 +96,12 @@ def sympy_to_arb(expr) -> flint.arb:
         base, exp = expr.args
         b = sympy_to_arb(base)
         if exp.is_Integer:
+            # repeated products: python-flint's pow of a ball containing 0 is nan
             e = int(exp)
-            return b ** e if e >= 0 else 1 / b ** (-e)
+            result = flint.arb(1)
+            for _ in range(abs(e)):
+                result *= b
+            return result if e >= 0 else 1 / result
         return b ** sympy_to_arb(exp)
     if isinstance(expr, sp.log):
         return sympy_to_arb(expr.args[0]).log()
