@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import numpy as np
 import pytest
 
@@ -12,7 +14,12 @@ from ncproofs.losses import get_loss
 from ncproofs.spec import SpecError
 from ncproofs.theorems._plain import collapsed_point
 from ncproofs.theorems.base import get_theorem
-from ncproofs.theorems.ufm_ce_imbalanced import minority_spread, solve_class_means
+from ncproofs.theorems.ufm_ce_imbalanced import (
+    minority_collapse_ratio,
+    minority_collapse_threshold,
+    minority_spread,
+    solve_class_means,
+)
 
 TH = get_theorem("ufm-ce-imbalanced")
 P1 = {"K": 3, "n": "6,3,1", "d": 3, "lam_W": "5e-3", "lam_H": "5e-3", "bias": "false"}
@@ -86,3 +93,54 @@ def test_minority_collapse_numeric():
 def test_bad_input():
     with pytest.raises(SpecError, match="n"):
         TH.spec({**P1, "n": "6,3"})
+
+
+def test_minority_collapse_bisection_bracket_vs_cvxpy_and_hand_formula():
+    # K = 2 + 2, n_minor = 3, lam = 5e-3, n_major bisected in [120, 240].  Independent
+    # routes: (1) hand formula N^2 lam^2 = n_minor with N = 2 n_major + 6, i.e.
+    # n_major* = (sqrt(3)/5e-3 - 6)/2 = 170.2; (2) Clarabel's relaxation M (cvxpy, not
+    # the torch solve) on both ends of the bracket: distinct minority rows at the lower
+    # side, identical (to solver accuracy) on the other.  Clarabel's M is only ~5e-4
+    # accurate in the vanishing singular value next to the kink, which cannot resolve
+    # n_major = 170 vs 171, so it is solved 10 steps outside each end (160 and 181).
+    res = minority_collapse_threshold(2, 2, 3, "5e-3", "5e-3", n_major_lo=120,
+                                      n_major_hi=240)
+    assert res["all_certified"]
+    assert res["bracket_n_major"] == [170, 171]
+    hand = (np.sqrt(3) / 5e-3 - 6) / 2  # n_major at N^2 lam^2 = 3
+    lo, hi = res["bracket_n_major"]
+    assert lo < hand <= hi and res["exact_in_bracket"]
+    ends = {e["n_major"]: e for e in res["evaluations"]}
+    assert ends[170]["spread"] > 1e-3 and ends[171]["spread"] < 1e-9
+    spreads = []
+    for n_major in (160, 181):
+        M = solve_relaxation(get_loss("ce"), (n_major, n_major, 3, 3), Fraction(5, 1000),
+                             Fraction(5, 1000)).M
+        spreads.append(np.linalg.norm(M[2] - M[3]) / np.linalg.norm(M[2]))
+    assert spreads[0] > 1e-2 and spreads[1] < 1e-4
+
+
+def test_minority_collapse_mutation_wrong_threshold():
+    # a wrong threshold (the exact one shifted by one step) must fall outside the bracket
+    res = minority_collapse_threshold(2, 2, 3, "5e-3", "5e-3", n_major_lo=160,
+                                      n_major_hi=180)
+    lo, hi = res["bracket"]
+    exact = float(minority_collapse_ratio(2, 2, 3, "5e-3", "5e-3"))
+    assert lo < exact <= hi
+    for wrong in (exact - 1 / 3, exact + 1 / 3, exact * (1 + 1e-2)):
+        assert not (lo < wrong <= hi)
+
+
+def test_minority_collapse_ratio_balanced_limit_is_zhu():
+    # K_minor = K (no majority, R = 1): collapse iff K t >= 1 (Zhu et al.); with K_major = 1,
+    # n_minor = n: R* = (1/t - K_B) / 1, so R* = 1 exactly when (K_B + 1) t = 1
+    t = 1 / Fraction(5)  # t = sqrt(n lam_W lam_H) with n = 1, lam = 1/5
+    assert minority_collapse_ratio(1, 4, 1, "1/5", "1/5") == 1
+    assert 5 * t == 1
+
+
+def test_minority_collapse_bad_input():
+    with pytest.raises(SpecError, match="K_minor"):
+        minority_collapse_threshold(2, 1, 3, "5e-3", "5e-3")
+    with pytest.raises(SpecError, match="n_major_lo"):
+        minority_collapse_threshold(2, 2, 3, "5e-3", "5e-3", n_major_lo=50, n_major_hi=40)

@@ -172,6 +172,13 @@ class CEDual:
         s = float(np.sqrt(float(self.s_squared)))
         theta = Fraction(1) if sigma <= s else Fraction(s / sigma) * Fraction(1 - 2**-30)
         theta = min(Fraction(1), Fraction(int(theta * _GRID), _GRID))
+        # At an optimum |Y D^-1|_2 = s up to float noise, so sigma <= s may hold in floats
+        # while (*) fails in rationals: try fine shrinks before the coarse 1023/1024 steps.
+        for fine in (0, 36, 30, 20):
+            cand = theta if fine == 0 else Fraction(int(theta * (1 - Fraction(1, 2**fine))
+                                                        * _GRID), _GRID)
+            if self.psd_slack_holds(Y, cand):
+                return cand
         for _ in range(60):
             if self.psd_slack_holds(Y, theta):
                 return theta

@@ -24,6 +24,7 @@ and the certificate is (honestly) inconclusive.
 from __future__ import annotations
 
 import dataclasses
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -36,7 +37,7 @@ from ..certify.relaxation import solve_relaxation
 from ..derive.reduction import DerivationStep
 from ..losses import get_loss
 from ..solve.lbfgs import minimize_multistart
-from ..spec import UFMSpec
+from ..spec import SpecError, UFMSpec
 from ._plain import PlainUFMTheorem, collapsed_point
 from .base import ClosedForm, register
 
@@ -70,23 +71,26 @@ def solve_class_means(
     """min sum_k w_k CE(W h_k + b, k) + lam_W/2|W|^2 + lam_H/2 sum_k n_k |h_k|^2
     + lam_b/2|b|^2 over W (K x d), h_k, b; ``counts`` may be real (for bisection)."""
     K = len(counts)
-    n = torch.tensor(counts, dtype=torch.float64)
+    n = torch.tensor([float(c) for c in counts], dtype=torch.float64)
     w = n / n.sum()
+    sqrt_n = n.sqrt()
     y = torch.arange(K)
     loss = get_loss("ce")
     gen = torch.Generator().manual_seed(seed)
+    # variables W and G = H diag(sqrt n): the regularizer lam_W/2|W|^2 + lam_H/2|G|^2 is
+    # isotropic, which conditions the problem far better when counts differ a lot
     init = {"W": torch.randn(starts, K, d, generator=gen, dtype=torch.float64) / np.sqrt(d),
-            "H": torch.randn(starts, d, K, generator=gen, dtype=torch.float64) / np.sqrt(d)}
+            "G": torch.randn(starts, d, K, generator=gen, dtype=torch.float64) / np.sqrt(d)}
     if bias:
         init["b"] = torch.zeros(starts, K, 1, dtype=torch.float64)
 
     def objective(p: dict[str, torch.Tensor]) -> torch.Tensor:
-        Z = p["W"] @ p["H"]
+        Z = p["W"] @ (p["G"] / sqrt_n)
         if "b" in p:
             Z = Z + p["b"]
         val = (loss.torch(Z, y) * w).sum(dim=-1)
         val = val + lam_W / 2 * p["W"].pow(2).sum(dim=(-2, -1))
-        val = val + lam_H / 2 * (p["H"].pow(2) * n).sum(dim=(-2, -1))
+        val = val + lam_H / 2 * p["G"].pow(2).sum(dim=(-2, -1))
         if "b" in p and lam_b:
             val = val + lam_b / 2 * p["b"].pow(2).sum(dim=(-2, -1))
         return val
@@ -94,47 +98,148 @@ def solve_class_means(
     res = minimize_multistart(objective, init, tol=1e-14)
     best = res.best_params()
     return ClassMeanSolution(
-        W=best["W"].numpy(), H=best["H"].numpy(),
+        W=best["W"].numpy(), H=(best["G"] / sqrt_n).numpy(),
         b=best["b"].numpy().ravel() if bias else None,
         value=float(res.values[res.best]), grad_norm=float(res.grad_norms[res.best]),
         seconds=res.seconds,
     )
 
 
-def minority_spread(sol: ClassMeanSolution, minority: list[int]) -> float:
-    """max_{i,j minority} |w_i - w_j| / max_k |w_k| (0: minority collapse)."""
+def minority_spread(sol: ClassMeanSolution, minority: list[int],
+                    lam_W: float | None = None, lam_H: float | None = None) -> float:
+    """max_{i,j minority} |w_i - w_j| / scale (0: minority collapse), scale = max_k |w_k|,
+    or max(max_k |w_k|, (lam_H/lam_W)^(1/4)) when the weight decays are given (the natural
+    length unit of W, so that W = 0 -- every class collapsed -- reads as spread ~ 0)."""
     W = sol.W
     scale = max(1e-300, float(np.linalg.norm(W, axis=1).max()))
+    if lam_W is not None and lam_H is not None:
+        scale = max(scale, (lam_H / lam_W) ** 0.25)
     return max(float(np.linalg.norm(W[i] - W[j])) for i in minority for j in minority) / scale
 
 
-def minority_collapse_threshold(
-    K_major: int, K_minor: int, n_major: int, lam_W: float, lam_H: float,
-    R_max: float = 1e3, tol: float = 1e-6, steps: int = 16,
+def minority_collapse_ratio(
+    K_major: int, K_minor: int, n_minor: int | Fraction, lam_W: Fraction | str | float,
+    lam_H: Fraction | str | float,
+) -> sp.Expr:
+    r"""Exact minority-collapse ratio R* = n_major/n_minor (SymPy, exact for rationals).
+
+    Criterion (exact, from the KKT structure of the relaxation; every bias mode).  Let the
+    K_minor >= 2 minority classes share the count n_B.  Permuting them is a symmetry, so an
+    invariant optimum exists, with M_BB = eps I + zeta 11^T and equal minority rows
+    elsewhere; all optima share the logit differences (CE is strictly convex in them), and
+    rows i, j of W coincide iff rows i, j of M do, iff eps = 0.  The zero-sum minority
+    subspace reduces M D with singular value |eps| sqrt(n_B) (multiplicity K_B - 1), so with
+    zeta' = eps + K_B zeta the objective is g(x, eps) + s (K_B - 1) sqrt(n_B) |eps| + h(x),
+    g smooth.  At eps = 0 the minority columns put equal mass q on every minority class,
+    and d g/d eps = -(K_B - 1) n_B / N whatever x is.  Hence eps* = 0 iff
+    (K_B - 1) n_B / N <= s (K_B - 1) sqrt(n_B), i.e.
+
+        N^2 lam_W lam_H >= n_B         (the imbalanced-MSE threshold of Dang et al.)
+
+    With N = K_A R n_B + K_B n_B:  R* = (1/sqrt(n_B lam_W lam_H) - K_B) / K_A; collapse iff
+    R >= R*.  For K_B = K (balanced) it is Zhu et al.'s K t >= 1.  Needs d >= rank(M*)
+    for the relaxation to be the optimum of the full problem."""
+    s2 = sp.nsimplify(str(lam_W), rational=True) * sp.nsimplify(str(lam_H), rational=True)
+    nB = sp.nsimplify(str(n_minor), rational=True)
+    return (1 / sp.sqrt(nB * s2) - K_minor) / K_major
+
+
+def minority_collapse_steps() -> list[DerivationStep]:
+    """SymPy: d/d eps of the K_B minority CE terms at eps = 0 (zeta' fixed) is
+    -(K_B - 1) w_B, whatever the other logits are; hence the collapse criterion."""
+    KA, KB, wB, c, zp, eps, s, nB, N = sp.symbols(
+        "K_A K_B w_B c zeta' epsilon s n_B N", positive=True)
+    u = c - (zp - eps) / KB - eps  # majority logit minus own logit in a minority column
+    ce = sp.log(KA * sp.exp(u) + (KB - 1) * sp.exp(-eps) + 1)
+    slope = sp.simplify(KB * wB * sp.diff(ce, eps).subs(eps, 0))
+    return [
+        DerivationStep("Minority columns (eps: own-logit excess, zeta' = eps + K_B zeta "
+                       "fixed): slope of the minority loss at eps = 0", sp.Eq(
+                           sp.Symbol("dL/deps"), slope)),
+        DerivationStep("Minority collapse (eps* = 0) iff |slope| <= s (K_B - 1) sqrt(n_B) "
+                       "with w_B = n_B/N", sp.Ge(N**2 * s**2, nB)),
+    ]
+
+
+def _certified_eval(
+    K_major: int, K_minor: int, n_major: int, n_minor: int, lam_W: str, lam_H: str,
+    bias: bool, lam_b: str, d: int, spread_tol: float,
 ) -> dict[str, Any]:
-    """Bisection (on log R) for the smallest imbalance ratio R = n_major/n_minor at which the
-    minority classifiers coincide (spread < ``tol``).  Numeric, not rigorous."""
-    K = K_major + K_minor
-    minority = list(range(K_major, K))
+    """One bisection evaluation: the certified optimum of ufm-ce-imbalanced at these counts
+    (dense exact dual + interval upper bound, no cvxpy cross-check) and its minority
+    spread."""
+    th = UFMCEImbalanced()
+    params: dict[str, Any] = {
+        "K": K_major + K_minor, "n": ",".join([str(n_major)] * K_major
+                                              + [str(n_minor)] * K_minor),
+        "d": d, "lam_W": lam_W, "lam_H": lam_H, "bias": "true" if bias else "false"}
+    if bias:
+        params["lam_b"] = lam_b
+    spec = th.spec(params)
+    sol = th._solution(spec, starts=1)
+    cert = th._certify_solution(spec, sol, cross_check=False)
+    spread = minority_spread(sol, list(range(K_major, K_major + K_minor)),
+                             float(spec.lam_W), float(spec.lam_H))
+    return {"n_major": n_major, "R": n_major / n_minor, "status": cert.status,
+            "gap": cert.gap, "upper_bound": cert.upper_bound, "spread": spread,
+            "collapsed": spread < spread_tol, "seconds": sol.seconds}
 
-    def spread(R: float) -> float:
-        counts = tuple([float(n_major)] * K_major + [n_major / R] * K_minor)
-        return minority_spread(solve_class_means(counts, K, lam_W, lam_H), minority)
 
-    lo, hi = 0.0, float(np.log(R_max))
-    if spread(np.exp(hi)) >= tol:
-        return {"threshold": None, "reason": f"no minority collapse up to R = {R_max:g}",
-                "rigorous": False}
-    if spread(1.0) < tol:
-        return {"threshold": 1.0, "reason": "collapsed already at R = 1", "rigorous": False}
-    for _ in range(steps):
-        mid = (lo + hi) / 2
-        if spread(np.exp(mid)) < tol:
-            hi = mid
-        else:
-            lo = mid
-    return {"threshold": float(np.exp(hi)), "bracket": [float(np.exp(lo)), float(np.exp(hi))],
-            "spread_tol": tol, "rigorous": False}
+def minority_collapse_threshold(
+    K_major: int, K_minor: int, n_minor: int, lam_W: float | str, lam_H: float | str, *,
+    n_major_lo: int | None = None, n_major_hi: int | None = None, bias: bool = False,
+    lam_b: float | str = 0, d: int | None = None, spread_tol: float = 1e-6,
+) -> dict[str, Any]:
+    r"""Bisection on the integer n_major (n_minor fixed, R = n_major/n_minor) for the
+    smallest n_major whose certified optimum has identical minority classifiers.
+
+    Collapse test at one evaluation: max_{i,j minority} |w_i - w_j| / max_k |w_k| <
+    ``spread_tol`` at the certified optimum (the class-mean point, certified by the dense
+    exact CE dual and the interval objective; each evaluation's status is returned).  The
+    spread is measured on a float point, so the *test* is numeric: the rigorous part is the
+    value certificate of each evaluation, and the exact threshold
+    :func:`minority_collapse_ratio` (KKT criterion N^2 lam_W lam_H >= n_minor) is reported
+    alongside for comparison.  Default bracket: n_major in [n_minor, 1000 n_minor]."""
+    lam_W, lam_H, lam_b = str(lam_W), str(lam_H), str(lam_b)
+    d = K_major + K_minor if d is None else d
+    lo = n_minor if n_major_lo is None else n_major_lo
+    hi = 1000 * n_minor if n_major_hi is None else n_major_hi
+    if not (K_major >= 1 and K_minor >= 2):
+        raise SpecError(f"K_major must be >= 1 and K_minor >= 2, got {K_major}, {K_minor}")
+    if not (1 <= n_minor <= lo < hi):
+        raise SpecError(f"need 1 <= n_minor <= n_major_lo < n_major_hi, got n_minor="
+                        f"{n_minor}, n_major_lo={lo}, n_major_hi={hi}")
+    evals: list[dict[str, Any]] = []
+
+    def collapsed(n_major: int) -> bool:
+        e = _certified_eval(K_major, K_minor, n_major, n_minor, lam_W, lam_H, bias, lam_b,
+                            d, spread_tol)
+        evals.append(e)
+        return bool(e["collapsed"])
+
+    exact = minority_collapse_ratio(K_major, K_minor, n_minor, lam_W, lam_H)
+    out: dict[str, Any] = {
+        "K_major": K_major, "K_minor": K_minor, "n_minor": n_minor, "lam_W": lam_W,
+        "lam_H": lam_H, "bias": bias, "lam_b": lam_b, "d": d, "spread_tol": spread_tol,
+        "exact_R": float(exact), "exact_R_expr": str(exact),
+        "exact_criterion": "N^2 lam_W lam_H >= n_minor", "evaluations": evals}
+    if collapsed(lo):
+        out.update(bracket=None, reason=f"minority already collapsed at n_major = {lo}")
+    elif not collapsed(hi):
+        out.update(bracket=None, reason=f"no minority collapse up to n_major = {hi}")
+    else:
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if collapsed(mid):
+                hi = mid
+            else:
+                lo = mid
+        out.update(bracket_n_major=[lo, hi], bracket=[lo / n_minor, hi / n_minor],
+                   threshold=hi / n_minor,
+                   exact_in_bracket=bool(lo / n_minor < exact <= hi / n_minor))
+    out["all_certified"] = all(e["status"] == "certified" for e in evals)
+    out["rigorous"] = False  # the spread test is numeric; the values are certified
+    return out
 
 
 @register
@@ -172,11 +277,12 @@ class UFMCEImbalanced(PlainUFMTheorem):
                            sp.Symbol("f* >= sum_k w_k Ent(p_k) - |Y 1|^2/(2 lambda_b)")),
             DerivationStep("Dual point: P = softmax of the optimal class-mean logits (torch "
                            "solve), rounded to rationals and checked exactly", s),
+            *minority_collapse_steps(),
         ]
 
-    def _solution(self, spec: UFMSpec) -> ClassMeanSolution:
+    def _solution(self, spec: UFMSpec, starts: int = 4) -> ClassMeanSolution:
         return solve_class_means(spec.n, spec.d, float(spec.lam_W), float(spec.lam_H),
-                                 float(spec.lam_b), spec.bias)
+                                 float(spec.lam_b), spec.bias, starts=starts)
 
     def closed_form(self, spec: UFMSpec) -> ClosedForm:
         sol = self._solution(spec)
@@ -202,24 +308,26 @@ class UFMCEImbalanced(PlainUFMTheorem):
         return closed
 
     def certify(self, spec: UFMSpec, closed: ClosedForm) -> Certificate:
+        sol: ClassMeanSolution = closed.class_means  # type: ignore[attr-defined]
+        return self._certify_solution(spec, sol)
+
+    def _certify_solution(self, spec: UFMSpec, sol: ClassMeanSolution,
+                          cross_check: bool = True) -> Certificate:
         method = ("nuclear-norm relaxation + dense exact CE dual at softmax(Z*) (lower); interval "
                   "objective at the class-mean point of size d (upper)")
-        sol: ClassMeanSolution = closed.class_means  # type: ignore[attr-defined]
         dual = CEDual(spec.n, spec.lam_W, spec.lam_H, spec.bias, spec.lam_b)
         lower = dual.dense_bound(softmax_columns(sol.logits))
         details: dict[str, Any] = {"dual": lower.details, "lower_method": lower.method}
-        if spec.K <= RELAXATION_CROSS_CHECK_MAX_K:
+        if cross_check and spec.K <= RELAXATION_CROSS_CHECK_MAX_K:
             relax = solve_relaxation(self.loss(spec), spec.n, spec.lam_W, spec.lam_H,
                                      spec.lam_b, spec.bias)
             details["relaxation"] = {"value": relax.value, "solver": relax.solver,
                                      "status": relax.status, "seconds": relax.seconds,
                                      "rigorous": False}
-        upper = self.upper_bound(spec, closed.point)
+        upper = self.upper_bound(spec, collapsed_point(sol.W, sol.H, sol.b, spec.n))
         cert = decide(method=method, lower=lower.value, upper=upper, claimed=None,
                       assumptions=ASSUMPTIONS, details=details)
         if cert.status != "certified" and spec.d < spec.K:
             cert.reason += (f"; d = {spec.d} < K = {spec.K}: the relaxation may need rank > d "
                             "(then it is not attained in R^d)")
         return cert
-
-
