@@ -13,6 +13,7 @@ from ncproofs.certify.margin import (
     code_margin,
     gram_margin_upper,
     polygon_margin_upper,
+    radon_convexity_margin_upper,
     radon_margin_upper,
 )
 from ncproofs.spec import SpecError
@@ -68,11 +69,40 @@ def test_k_greater_than_2d_inconclusive_with_gap():
     assert abs(qp_margin(np.array(cert.details["code"])) - lower) < 1e-6
 
 
-def test_orthoplex_regime_d4_not_certified():
-    """d = 4, K = 6: the claim rho = 1 is attained, but our d-aware bound is only 6/5."""
+@pytest.mark.parametrize("K,d", [(6, 4), (8, 4), (7, 5), (10, 5)])
+def test_orthoplex_regime_certified_every_d(K, d):
+    """d + 2 <= K <= 2d, d >= 4: the cross-polytope margin is 1 (independent QP) and the
+    Radon-convexity lemma closes the gap (the older Radon lemma gave only 2(1 - 1/3))."""
+    spec = MarginSpec(K=K, d=d)
+    closed = TH.closed_form(spec)
+    assert abs(qp_margin(closed.point.arrays["W"]) - 1.0) < 1e-6
+    cert = TH.certify(spec, closed)
+    assert cert.status == CERTIFIED and cert.details["margin_upper_bound"] == 1.0
+    assert float(radon_margin_upper(d)) > 1.0  # the superseded bound could not certify
+
+
+def test_orthoplex_mutation_not_certified():
+    """A claimed margin 1 + 1e-4 at (d, K) = (4, 6) must not certify (the bound is 1)."""
     spec = MarginSpec(K=6, d=4)
-    cert = TH.certify(spec, TH.closed_form(spec))
-    assert cert.status != CERTIFIED and cert.details["margin_upper_bound"] == pytest.approx(1.2)
+    closed = TH.closed_form(spec)
+    closed.objective = closed.objective * 1.0001
+    assert TH.certify(spec, closed).status != CERTIFIED
+
+
+def test_radon_convexity_bound_on_adversarial_codes():
+    """The lemma rho <= 1 (K >= d + 2) against the numeric optimizer (independent route:
+    the QP margin of the returned code) and against random codes, d = 4, 5."""
+    for d, K in [(4, 6), (5, 7)]:
+        code = TH.solve(MarginSpec(K=K, d=d), device="cpu", starts=4).point["W"]
+        assert qp_margin(code) <= 1.0 + 1e-7
+    rng = np.random.default_rng(1)
+    for d, K in [(4, 6), (5, 8)]:
+        for _ in range(5):
+            W = rng.standard_normal((K, d))
+            W /= np.linalg.norm(W, axis=1, keepdims=True)
+            assert qp_margin(W) <= float(radon_convexity_margin_upper(K, d))
+    with pytest.raises(ValueError):
+        radon_convexity_margin_upper(5, 4)  # K = d + 1: the simplex has margin 5/4 > 1
 
 
 def test_mutation_wrong_claims_not_certified():

@@ -109,4 +109,8 @@ def sympy_to_arb(expr) -> flint.arb:
         return sympy_to_arb(expr.args[0]).exp()
     if isinstance(expr, sp.Abs):
         return abs(sympy_to_arb(expr.args[0]))
+    if isinstance(expr, sp.cos):
+        return sympy_to_arb(expr.args[0]).cos()
+    if isinstance(expr, sp.sin):
+        return sympy_to_arb(expr.args[0]).sin()
     raise TypeError(f"cannot enclose {expr!r} rigorously")

@@ -16,6 +16,12 @@ Upper bounds (each a theorem, proved in the docstring of the function):
 * :func:`radon_margin_upper` -- knows d: for K >= d + 2, rho <= 2 (1 - 1/floor((d+2)/2))
   (Radon partition argument).  It equals 1 for d = 2, 3.
 * :func:`polygon_margin_upper` -- d = 2: rho <= 1 - cos(2 pi/K) for K >= 4.
+* :func:`radon_convexity_margin_upper` -- every d, K >= d + 2: rho <= 1 (Radon partition
+  plus an averaging identity; supersedes :func:`radon_margin_upper`, which it equals for
+  d = 2, 3 and beats for d >= 4).  With the cross-polytope code this settles the
+  orthoplex regime d + 2 <= K <= 2d, as Alcala, Andreeva, Kobzar, Mixon, Na, Sule, Xie,
+  "Neural collapse in the orthoplex regime" (arXiv 2603.20587) state via "Radon's theorem
+  and convexity"; the proof below is ours.
 """
 
 from __future__ import annotations
@@ -85,6 +91,23 @@ def radon_margin_upper(d: int) -> Fraction:
     """
     m = (d + 2) // 2
     return 2 * (1 - Fraction(1, m))
+
+
+def radon_convexity_margin_upper(K: int, d: int) -> Fraction:
+    r"""rho(d, K) <= 1 for every d >= 1 and K >= d + 2.
+
+    Proof.  Take d + 2 of the w's; Radon: sum c_j w_j = 0, sum c_j = 0, c != 0.  With
+    P = {c_j > 0}, N = {c_j < 0} (both non-empty, disjoint) and a_j = c_j / sum_P c_i,
+    the point x = sum_{j in P} a_j w_j lies in conv{w_j : j in N}.  For k in P,
+    conv{w_j : j in N} is in conv{w_j : j != k}, so for unit h_k the margin t of class k
+    satisfies t <= min_{j in N} (w_k - w_j)^T h_k <= (w_k - x)^T h_k <= |w_k - x|.  Since
+    |w_k| = 1 and sum_P a_k w_k = x, the a-weighted average of |w_k - x|^2 over k in P is
+    1 - 2|x|^2 + |x|^2 = 1 - |x|^2 <= 1, so some k in P has |w_k - x| <= 1, and the
+    margin (a minimum over all classes; a sub-code keeps at least the margin) is <= 1.
+    """
+    if K < d + 2:
+        raise ValueError(f"the Radon-convexity bound needs K >= d + 2, got K={K}, d={d}")
+    return Fraction(1)
 
 
 def polygon_margin_upper(K: int) -> flint.arb:

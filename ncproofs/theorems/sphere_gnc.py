@@ -23,14 +23,16 @@ Known exact answers (the claimed value; each certified by the bounds named):
 * K <= d + 1: simplex, rho = K/(K-1)  (upper: Gram SDP with exact dual, forgets d);
 * d = 2, K >= 4: regular K-gon, rho = 1 - cos(2 pi/K)  (upper: polygon lemma);
 * d + 2 <= K <= 2d ("orthoplex regime"): rho = 1, attained by K vertices of the
-  cross-polytope  (upper: Radon lemma, = 1 only for d <= 3; for d >= 4 it gives
-  2(1 - 1/floor((d+2)/2)) > 1, so the claim stays *inconclusive* there);
+  cross-polytope  (upper: Radon-convexity lemma rho <= 1 for every K >= d + 2, so the
+  claim is certified for every d; the older Radon lemma 2(1 - 1/floor((d+2)/2)) is kept
+  in :mod:`ncproofs.certify.margin` but is weaker for d >= 4);
 * (d, K) = (3, 6): the octahedron, rho = 1 (a case of the previous line);
 * K > 2d, d >= 3: no closed form; we report the best code found numerically (a rigorous
-  lower bound), the best upper bound we have (Radon), and the gap.
+  lower bound), the best upper bound we have (Radon-convexity, 1), and the gap.
 
 Certificate assumptions: none beyond the lemmas proved in :mod:`ncproofs.certify.margin`
-(Gram dual, Radon partition, polygon); the finite-tau CE problem is not certified here.
+(Gram dual, Radon-convexity, polygon); the finite-tau CE problem is not certified
+here.
 """
 
 from __future__ import annotations
@@ -44,12 +46,12 @@ import numpy as np
 import sympy as sp
 
 from ..certify.certificate import Certificate, decide
-from ..certify.intervals import arb_of
+from ..certify.intervals import arb_of, sympy_to_arb
 from ..certify.margin import (
     code_margin,
     gram_margin_upper,
     polygon_margin_upper,
-    radon_margin_upper,
+    radon_convexity_margin_upper,
 )
 from ..derive.reduction import DerivationStep
 from ..geometry import simplex_etf
@@ -104,9 +106,9 @@ def margin_upper(K: int, d: int) -> tuple[flint.arb, str]:
     gram, _ = gram_margin_upper(K)
     best, name = arb_of(gram), "Gram SDP exact dual K/(K-1) (forgets d)"
     if K >= d + 2:
-        radon = arb_of(radon_margin_upper(d))
+        radon = arb_of(radon_convexity_margin_upper(K, d))
         if radon.upper() < best.lower():
-            best, name = radon, "Radon lemma 2(1 - 1/floor((d+2)/2))"
+            best, name = radon, "Radon-convexity lemma rho <= 1 (K >= d + 2)"
     if d == 2 and K >= 4:
         poly = polygon_margin_upper(K)
         if poly.upper() < best.upper():
@@ -123,6 +125,15 @@ def claimed_margin_arb(K: int, d: int) -> flint.arb | None:
     if K <= 2 * d:
         return flint.arb(1)
     return None
+
+
+def claimed_objective_arb(objective: sp.Expr) -> flint.arb:
+    """Enclosure of the claimed objective f* = -rho as given by the closed form (so a
+    perturbed closed form is checked as perturbed); SymPy Floats are read as the exact
+    binary rationals they store."""
+    expr = sp.sympify(objective)
+    expr = expr.xreplace({f: sp.Rational(f) for f in expr.atoms(sp.Float)})
+    return sympy_to_arb(expr)
 
 
 @register
@@ -156,8 +167,8 @@ class SphereGeneralizedCollapse(Theorem):
                            sp.Symbol("minimax")),
             DerivationStep("Gram SDP (rank dropped) + uniform dual: rho <= (every d)",
                            K / (K - 1)),
-            DerivationStep("Radon lemma (K >= d + 2): rho <=",
-                           2 * (1 - 1 / sp.floor((d + 2) / 2))),
+            DerivationStep("Radon-convexity lemma (K >= d + 2, every d): rho <=",
+                           sp.Integer(1)),
             DerivationStep("d = 2, K >= 4 (polygon lemma; the regular K-gon attains it): rho =",
                            1 - sp.cos(2 * sp.pi / K)),
             DerivationStep("d + 2 <= K <= 2d: K vertices of the cross-polytope have rho =",
@@ -180,9 +191,9 @@ class SphereGeneralizedCollapse(Theorem):
 
     def certify(self, spec: MarginSpec, closed: ClosedForm) -> Certificate:
         K, d = spec.K, spec.d
-        method = ("upper bound on the margin from exact lemmas (Gram SDP dual / Radon / "
-                  "polygon); lower bound: interval margin of an explicit code")
-        assumptions = ["lemmas proved in ncproofs.certify.margin (Gram dual, Radon partition, "
+        method = ("upper bound on the margin from exact lemmas (Gram SDP dual / "
+                  "Radon-convexity / polygon); lower bound: interval margin of an explicit code")
+        assumptions = ["lemmas proved in ncproofs.certify.margin (Gram dual, Radon-convexity, "
                        "polygon)", "tau -> infinity limit of the spherical CE model"]
         upper_margin, upper_name = margin_upper(K, d)
         details: dict[str, Any] = {"margin_upper_bound": float(upper_margin.upper()),
@@ -200,10 +211,9 @@ class SphereGeneralizedCollapse(Theorem):
         details["margin_lower_bound"] = float(lower_margin.lower())
         details["margin_code_source"] = source
         details["margin_gap"] = float((upper_margin - lower_margin).upper())
-        claimed = claimed_margin_arb(K, d) if closed.objective is not None else None
+        claimed = None if closed.objective is None else claimed_objective_arb(closed.objective)
         return decide(method=method, lower=-upper_margin, upper=-lower_margin,
-                      claimed=None if claimed is None else -claimed,
-                      assumptions=assumptions, details=details)
+                      claimed=claimed, assumptions=assumptions, details=details)
 
     def solve(self, spec: MarginSpec, *, device: str = "auto", starts: int = 8,
               seed: int = 0) -> NumericResult:
