@@ -136,3 +136,17 @@ def test_tiny_kappa_dual_not_vacuous(params, kappa, factor):
     assert cert.lower_bound > 0
     assert abs(cert.lower_bound - ref) <= 1e-9 * ref
     assert cert.lower_bound <= ref * (1 + 1e-15)
+
+
+def test_too_small_d_keeps_a_refutation():
+    # d < K (closed.point is None, normally not-applicable) with a claimed value half the
+    # true one: the d-independent rigorous lower bound exceeds it, so the status must stay
+    # refuted (a rigorous refutation is never overwritten by not-applicable); the honest
+    # claim at the same d is still not-applicable.
+    spec = TH.spec({"K": 4, "n": 3, "d": 2, "lam_W": "3e-3", "lam_H": "7e-3",
+                    "bias": "false"})
+    closed = TH.closed_form(spec)
+    assert closed.point is None and TH.certify(spec, closed).status == "not-applicable"
+    closed.objective = closed.objective / 2
+    cert = TH.certify(spec, closed)
+    assert cert.status == "refuted" and "not applicable" in cert.reason

@@ -40,7 +40,13 @@ import flint
 import numpy as np
 import sympy as sp
 
-from ..certify.certificate import INCONCLUSIVE, NOT_APPLICABLE, Certificate, decide
+from ..certify.certificate import (
+    INCONCLUSIVE,
+    NOT_APPLICABLE,
+    REFUTED,
+    Certificate,
+    decide,
+)
 from ..certify.intervals import arb_of
 from ..derive.reduction import DerivationStep
 from ..derive.roots import RootIsolation, isolate_roots
@@ -290,7 +296,10 @@ class UFMFocal(PlainUFMTheorem):
         if closed.point is None:
             cert = decide(method=method, lower=lower, upper=None, claimed=claimed,
                           assumptions=ASSUMPTIONS, details=details)
-            cert.status, cert.reason = NOT_APPLICABLE, closed.reason
+            if cert.status == REFUTED:  # a rigorous refutation is never lost
+                cert.reason += f"; also not applicable: {closed.reason}"
+            else:
+                cert.status, cert.reason = NOT_APPLICABLE, closed.reason
             return cert
         upper = self.upper_bound(spec, closed.point)
         return decide(method=method, lower=lower, upper=upper, claimed=claimed,

@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from ..certify.certificate import NOT_APPLICABLE, Certificate, decide
+from ..certify.certificate import NOT_APPLICABLE, REFUTED, Certificate, decide
 from ..certify.dual_mse import MSEDual
 from ..certify.intervals import sympy_to_arb
 from ..certify.relaxation import solve_relaxation
@@ -144,7 +144,10 @@ def certify_mse(
     if closed.point is None:
         cert = decide(method=method, lower=lower.value, upper=None, claimed=claimed,
                       assumptions=MSE_ASSUMPTIONS, details=details)
-        cert.status, cert.reason = NOT_APPLICABLE, closed.reason
+        if cert.status == REFUTED:  # a rigorous refutation is never lost
+            cert.reason += f"; also not applicable: {closed.reason}"
+        else:
+            cert.status, cert.reason = NOT_APPLICABLE, closed.reason
         return cert
     upper = theorem.upper_bound(spec, closed.point)
     return decide(method=method, lower=lower.value, upper=upper, claimed=claimed,
