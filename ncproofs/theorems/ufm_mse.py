@@ -180,6 +180,9 @@ class UFMMSE(PlainUFMTheorem):
          "expect": "certified"},
         {"params": {"K": 4, "n": 3, "d": 3, "lam_W": "3e-3", "lam_H": "7e-3", "bias": "false"},
          "expect": "not-applicable"},
+        # zero regime (kappa = 3 sqrt(2 * 0.12) >= 1): W = H = 0, f* = 1/2
+        {"params": {"K": 3, "n": 2, "d": 2, "lam_W": "0.3", "lam_H": "0.4", "bias": "false"},
+         "expect": "certified"},
     )
 
     def target_for(self, spec: UFMSpec) -> Any:
