@@ -154,6 +154,7 @@ class SphereGeneralizedCollapse(Theorem):
         {"params": {"K": 4, "d": 3}, "expect": "certified"},
         {"params": {"K": 6, "d": 3}, "expect": "certified"},
         {"params": {"K": 5, "d": 3}, "expect": "certified"},
+        {"params": {"K": 6, "d": 4}, "expect": "certified"},
         {"params": {"K": 8, "d": 3}, "expect": "inconclusive"},
     )
 
