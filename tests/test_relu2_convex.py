@@ -45,7 +45,6 @@ def test_rank_one_closed_form_and_wrong_value_refuses():
 
 
 def test_iris_complete_certified_and_training_not_below():
-    pytest.importorskip("sklearn")
     spec = TH.spec({"n": 5, "lam_W": "0.1", "d": 12})
     cert = TH.certify(spec, TH.closed_form(spec))
     assert cert.status == CERTIFIED and cert.gap < 1e-9
@@ -55,7 +54,6 @@ def test_iris_complete_certified_and_training_not_below():
 
 
 def test_sampled_patterns_give_upper_bound_only():
-    pytest.importorskip("sklearn")
     spec = TH.spec({"n": 5, "lam_W": "0.1", "patterns": "sampled", "samples": 8})
     cert = TH.certify(spec, TH.closed_form(spec))
     assert cert.status != CERTIFIED and cert.lower_bound is None

@@ -16,8 +16,8 @@ column when bias=true (a first-layer bias, regularized like the weights).  lam_H
 used (the features are the data) and must be 0.
 
 Data sets (``data``): ``iris`` (versicolor vs virginica, the first two principal components
-standardized and rounded to 6 decimals, n per class drawn with ``seed``; needs
-scikit-learn: ``pip install ncproofs[experiments]``), ``whitened`` (X = I - v v^T/2 with
+standardized and rounded to 6 decimals, n per class drawn with ``seed``; the data
+file is bundled with the package), ``whitened`` (X = I - v v^T/2 with
 v = (1,1,1,1,0,..): exactly orthogonal, X X^T = I, p = 2n >= 4) and ``rank-one``
 (X = a b^T with integer a, b = (3, 4)).
 
@@ -118,20 +118,25 @@ class Relu2Spec(UFMSpec):
 # --------------------------------------------------------------------------- data
 
 
+def load_iris() -> tuple[np.ndarray, np.ndarray]:
+    """Fisher's Iris data bundled with the package (``ncproofs/data/iris.csv``, the same
+    file scikit-learn ships): features (150 x 4) and class indices (150,)."""
+    from importlib.resources import files
+
+    text = files("ncproofs").joinpath("data/iris.csv").read_text()
+    table = np.loadtxt(text.splitlines()[1:], delimiter=",")
+    return table[:, :4], table[:, 4].astype(int)
+
+
 def dataset(spec: Relu2Spec) -> tuple[np.ndarray, np.ndarray]:
     """(X, y) with y = +1 for the first class, -1 for the second."""
     n = spec.n[0]
     y = np.concatenate([np.ones(n), -np.ones(n)])
     if spec.data == "iris":
-        try:
-            from sklearn.datasets import load_iris
-        except ImportError:  # pragma: no cover - depends on the environment
-            raise SpecError("data=iris needs scikit-learn: pip install 'ncproofs[experiments]'"
-                            ) from None
-        iris = load_iris()
-        keep = iris.target > 0
-        F = iris.data[keep]
-        lab = iris.target[keep]
+        features, target = load_iris()
+        keep = target > 0
+        F = features[keep]
+        lab = target[keep]
         F = F - F.mean(axis=0)
         _, _, Vt = np.linalg.svd(F, full_matrices=False)
         Z = F @ Vt[:2].T
