@@ -189,3 +189,20 @@ def test_lowest_candidate_non_finite_is_not_skipped():
     cands = [(flint.arb(0), flint.arb(1)), (flint.arb(1), flint.arb("nan"))]
     assert not lowest_candidate(cands).is_finite()
     assert lowest_candidate(cands[:1]) == 1
+
+
+def test_exact_minimizer_tiny_kappa_does_not_hang():
+    """Regression (CLI fuzz): lam_W = 1e-300 gives R ~ 1e-300; ``bool(root > 0)`` on the
+    tiny stationary root s ~ R^(1/3) refined its interval for minutes.  Independent route:
+    for L = 2 the positive minimizer is x* = s^3 with s (1 - s^3) = r = kappa^(1/3)/(2A),
+    the root near s = 1 found by mpmath at 400 digits."""
+    A, kappa = Fraction(1, 6), Fraction(7, 10**300)
+    ds = DeepScalar(2, A, kappa)
+    points = ds.positive_stationary_points()
+    assert len(points) == 2  # both roots of g(s) = r in (0, 1): tiny local max, s_2 ~ 1
+    x, regime = ds.exact_minimizer()
+    assert regime == "positive"
+    with mpmath.workdps(400):
+        r = mpmath.cbrt(mpmath.mpf(7) / mpmath.mpf(10) ** 300) * 3  # 1/(2A) = 3
+        s2 = mpmath.findroot(lambda s: s * (1 - s**3) - r, mpmath.mpf(1) - r / 3)
+        assert abs(mpmath.mpf(str(x.evalf(60))) - s2**3) < mpmath.mpf(10) ** -50

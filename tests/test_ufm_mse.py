@@ -150,3 +150,21 @@ def test_too_small_d_keeps_a_refutation():
     closed.objective = closed.objective / 2
     cert = TH.certify(spec, closed)
     assert cert.status == "refuted" and "not applicable" in cert.reason
+
+
+def test_tiny_lambdas_no_overflow_and_no_false_certificate():
+    """Regression (CLI fuzz): lam_W = lam_H = 1e-300 made the dual's rounding grid
+    2^(60+~1000) and ``x * grid`` overflowed floats (OverflowError traceback).  Now the
+    rounding is exact (checked against Fraction(x), exact from the float).  The
+    certificate may stay inconclusive, but its lower bound must not exceed f*, which is
+    O(sqrt(lam_W lam_H)) ~ 1e-300 (Zhou et al.'s balanced formula), so <= 1e-290."""
+    from fractions import Fraction
+
+    from ncproofs.certify.dual_mse import _grid_for, _round
+
+    x = 3.7e-301
+    grid = _grid_for(x)
+    assert abs(_round(x, grid) - Fraction(x)) <= Fraction(1, 2 * grid)
+    spec, closed, cert = _run({"K": 3, "n": 2, "d": 3, "lam_W": "1e-300", "lam_H": "1e-300"})
+    assert cert.status in ("certified", "inconclusive")
+    assert cert.lower_bound is None or cert.lower_bound <= 1e-290

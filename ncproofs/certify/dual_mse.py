@@ -145,4 +145,5 @@ def _grid_for(scale: float) -> int:
 
 
 def _round(x: float, grid: int = _GRID) -> Fraction:
-    return Fraction(int(round(x * grid)), grid)
+    # exact: x * grid in floats overflows when the grid is fine (scale ~ 1e-300)
+    return Fraction(round(Fraction(x) * grid), grid)

@@ -66,6 +66,23 @@ def _sympy_real_roots(L: int, R: Fraction) -> tuple[sp.Expr, ...]:
     return tuple(sp.real_roots(P))
 
 
+def _in_open_unit_interval(root: sp.Expr) -> bool:
+    """0 < root < 1 for a real root of P, decided from its rational isolating interval when
+    that interval lies in [0, 1] or outside (0, 1): P(0) = P(1) = -R != 0, so an endpoint 0
+    or 1 is never the root.  ``bool(root > 0)`` refines the interval until it excludes 0,
+    which takes minutes for the root s ~ R^(1/(L^2-1)) when R ~ 1e-100 (lam ~ 1e-300)."""
+    try:
+        iv = root._get_interval()  # CRootOf's exact isolating interval [a, b]
+        a, b = sp.Rational(iv.a), sp.Rational(iv.b)
+    except (AttributeError, TypeError):
+        return bool(root > 0) and bool(root < 1)
+    if a >= 0 and b <= 1:
+        return True
+    if b <= 0 or a >= 1:
+        return False
+    return bool(root > 0) and bool(root < 1)
+
+
 def tie_ratio(L: int) -> Fraction:
     """R_tie = ((L-1)/L)^(L-1) / L^(L+1): x* = 0 for R > R_tie, x* > 0 for R < R_tie
     (L = 1: R_tie = 1, the convex threshold N^2 lam_W lam_H = n_k)."""
@@ -125,7 +142,7 @@ class DeepScalar:
     def positive_stationary_points(self) -> list[sp.Expr]:
         """Every s in (0, 1) with g(s) = r, as exact CRootOf objects, increasing."""
         roots = _sympy_real_roots(self.L, self.R)
-        return [r for r in roots if bool(r > 0) and bool(r < 1)]
+        return [r for r in roots if _in_open_unit_interval(r)]
 
     def exact_minimizer(self) -> tuple[sp.Expr, str]:
         """(x*, regime) with x* exact: 0 when R >= R_tie (a tie R = R_tie is reported as 0,
