@@ -1,19 +1,23 @@
 """Phase diagram of the deep ReLU UFM: deep neural collapse vs lower (low-rank) points.
 
-One command:  python derivations/relu_dufm.py [--quick] [--lam 0.004] [--jobs 2]
+One command:  python derivations/relu_dufm.py [--quick] [--lam 0.004 | --ratio 0.99] [--jobs 2]
 
 For K in {2, 3, 4, 6, 10} and L in {2, 3, 4, 5} (n = 1, d = K, lam_W = lam_H = lam, default
 lam = 0.004: the weight decay Súkeník, Lampert & Mondelli 2024 use for every regularization
 parameter in their DUFM experiment, K = 10, L = 4, width 30) it runs ``dufm-lowrank``'s
 certify: the DNC candidate (exact root isolation) against the theorem's staged search
-(active starts, weight-decay continuation x4 / x2 / x0.8, Gaussian starts; it stops at the
-first stage below DNC), the best point re-evaluated in interval arithmetic.  Prints a table
-(status, DNC, best found, gain %, class-mean ranks per layer, the stage that found it) and
-writes out/relu_dufm_phase.png (% below DNC, interval-checked; 0 = DNC not beaten).
+(active starts, weight-decay continuation x4 / x2 / x0.8 / x0.25, Gaussian starts; it stops
+at the first stage below DNC), the best point re-evaluated in interval arithmetic.  Prints
+a table (status, DNC, best found, gain %, class-mean ranks per layer, the stage that found
+it) and writes out/relu_dufm_phase.png (% below DNC, interval-checked; 0 = not refuted).
 
-Budget: at most 8 + 2 x 3 x 8 + 4 = 60 starts per cell, fewer where a stage already
-refutes; the full grid took about 9 minutes on the shared 2-core machine with --jobs 2
-(K = 10 dominates).  --quick: K in {3, 4}, L in {4, 5} (about a minute).
+``--ratio R`` instead sets lam = R lam_thr(K, L) per cell (PNG out/relu_dufm_phase_rR.png).
+
+Budget: at most 8 + 4 x (8 + 8) + 4 = 76 solved starts per cell (continuation rungs at or
+above 0.95 of the threshold are skipped), fewer where a stage already refutes.  Measured on
+the shared 2-core machine with --jobs 2 (one thread per worker): lam = 0.004 235 s (the
+slowest cell, K = 6, L = 3, 72 s), --ratio 0.5 148 s, --ratio 0.99 102 s.
+--quick: K in {3, 4}, L in {4, 5}.
 """
 
 from __future__ import annotations
@@ -37,6 +41,13 @@ def papers_regime(K: int, L: int) -> str:
     return "low rank" if (K >= 4 and L >= 3) or (K >= 6 and L == 2) else "DNC"
 
 
+def lam_threshold(K: int, L: int) -> float:
+    """lam_thr with n = 1 and equal weight decays: C = ((L+1)/2) lam = C_thr(w = 1/K)."""
+    from ncproofs.certify.power_scalar import PowerScalar
+
+    return float(PowerScalar(Fraction(1, K), Fraction(1), L + 1).threshold_C()) * 2 / (L + 1)
+
+
 def cell(args: tuple[int, int, str]) -> dict:
     import torch
 
@@ -46,6 +57,8 @@ def cell(args: tuple[int, int, str]) -> dict:
 
     K, L, lam = args
     th = get_theorem("dufm-lowrank")
+    if lam.startswith("ratio="):  # a fraction of the DNC threshold lam_thr(K, L)
+        lam = str(Fraction(lam_threshold(K, L) * float(lam[6:])).limit_denominator(10**8))
     spec = th.spec({"K": K, "n": 1, "d": K, "L": L, "lam_W": lam, "lam_H": lam})
     closed = th.closed_form(spec)
     t0 = time.time()
@@ -66,15 +79,18 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--lam", default=PAPER_LAM, help="lam_W = lam_H (default: the paper's)")
+    ap.add_argument("--ratio", type=float, default=None,
+                    help="instead of --lam: lam = ratio x the DNC threshold of each cell")
     ap.add_argument("--jobs", type=int, default=2, help="worker processes (1 thread each)")
     args = ap.parse_args()
     Ks, Ls = ((3, 4), (4, 5)) if args.quick else (KS, LS)
     t0 = time.time()
-    todo = sorted(((K, L, args.lam) for K in Ks for L in Ls), key=lambda c: -c[0] * c[1])
+    lam = args.lam if args.ratio is None else f"ratio={args.ratio}"
+    todo = sorted(((K, L, lam) for K in Ks for L in Ls), key=lambda c: -c[0] * c[1])
     with ProcessPoolExecutor(max_workers=args.jobs) as ex:
         rows = list(ex.map(cell, todo))
     rows.sort(key=lambda r: (r["K"], r["L"]))
-    print(f"lam_W = lam_H = {args.lam}, n = 1, d = K\n")
+    print(f"lam_W = lam_H = {lam}, n = 1, d = K\n")
     print("| K | L | lam/thr | papers | status | DNC | best found | gain % | ranks (H..logits)"
           " | found by | starts | s |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
@@ -105,13 +121,14 @@ def main() -> None:
             ax.text(j, i, f"{grid[i, j]:.1f}{mark}", ha="center", va="center", color="w",
                     fontsize=8)
     fig.colorbar(im, label="% below DNC (interval-checked refutation)")
-    ax.set_title(f"deep ReLU UFM, lam = {args.lam}, n = 1, d = K (* papers: low rank)",
+    ax.set_title(f"deep ReLU UFM, lam = {lam}, n = 1, d = K (* papers: low rank)",
                  fontsize=8)
     out = Path("out")
     out.mkdir(exist_ok=True)
     fig.tight_layout()
-    fig.savefig(out / "relu_dufm_phase.png", dpi=120)
-    print(f"\nwrote out/relu_dufm_phase.png; {time.time() - t0:.0f} s")
+    name = "relu_dufm_phase.png" if args.ratio is None else f"relu_dufm_phase_r{args.ratio:g}.png"
+    fig.savefig(out / name, dpi=120)
+    print(f"\nwrote out/{name}; {time.time() - t0:.0f} s")
 
 
 if __name__ == "__main__":

@@ -85,7 +85,7 @@ from .dufm_binary import _claim
 #: at CONTINUATION x the weight decay polished at the target, plain Gaussian starts, and
 #: (off by default) narrow-width starts; solver tolerance and iteration cap.
 SEARCH_STARTS = 8
-CONTINUATION = (4.0, 2.0, 0.8)
+CONTINUATION = (4.0, 2.0, 0.8, 0.25)
 CONTINUATION_STARTS = 8
 GAUSSIAN_STARTS = 4
 WIDTH_STARTS = 0
@@ -373,9 +373,12 @@ class LowRankDeepUFM(Theorem):
 
     def solve(self, spec: DUFMSpec, *, device: str = "auto", starts: int = 8,
               seed: int = 0) -> NumericResult:
+        # active starts (every ReLU on), as in the search: plain Gaussian starts mostly end
+        # in dead-ReLU minima far above DNC
+        init = active_init(spec.K, spec.L, spec.d, sum(spec.n), starts, seed)
         res = solve_deep("mse", spec.n, spec.d, [float(v) for v in spec.lams],
                          float(spec.lam_H), activation="relu", features="full",
-                         starts=starts, seed=seed, device=device)
+                         starts=starts, init=init, device=device)
         summary = res.summary()
         best = res.best_point()
         summary["layers"] = layer_metrics(res.objective, best, target="orthogonal")
