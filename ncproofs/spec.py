@@ -31,6 +31,10 @@ class SpecError(ValueError):
 
 # --------------------------------------------------------------------------- parsing helpers
 
+#: numbers beyond this are refused: the engines form products such as lam_W lam_H and
+#: report floats, which overflowed (lam_W = 1e400, or lam_W = lam_H = 1e300) deep inside
+MAX_MAGNITUDE = Fraction(10) ** 100
+
 
 def _to_fraction(name: str, value: Any) -> Fraction:
     if isinstance(value, bool):
@@ -177,6 +181,8 @@ class UFMSpec:
             value = _to_int(name, raw)
         elif kind == "number":
             value = _to_fraction(name, raw)
+            if abs(value) > MAX_MAGNITUDE:  # engines report floats: 1e400 overflowed inside
+                raise SpecError(f"{name} must be at most 1e100 in magnitude, got {raw!r}")
         elif kind == "bool":
             value = _to_bool(name, raw)
         elif kind == "counts":

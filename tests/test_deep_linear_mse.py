@@ -206,3 +206,29 @@ def test_exact_minimizer_tiny_kappa_does_not_hang():
         r = mpmath.cbrt(mpmath.mpf(7) / mpmath.mpf(10) ** 300) * 3  # 1/(2A) = 3
         s2 = mpmath.findroot(lambda s: s * (1 - s**3) - r, mpmath.mpf(1) - r / 3)
         assert abs(mpmath.mpf(str(x.evalf(60))) - s2**3) < mpmath.mpf(10) ** -50
+
+
+@pytest.mark.parametrize("extra, message", [
+    ({"L": 30}, r"L must be >= 1 and <= 10, got 30"),
+    ({"lam_H": "1e-300"}, r"lam_H \* lam_W\^L must be >= 1e-40"),
+    ({"lam_W": "1e-15", "L": 3}, r"lam_H \* lam_W\^L must be >= 1e-40"),
+])
+def test_out_of_reach_of_exact_root_isolation_is_a_spec_error(extra, message):
+    """Regression (CLI fuzz): ``derive deep-linear-mse ... L=30`` (SymPy real_roots of a
+    degree-1860 polynomial) and lam_H = 1e-300 (40-digit evalf of CRootOf values) hung for
+    minutes; they are now refused up front, naming the parameter and the range."""
+    with pytest.raises(SpecError, match=message):
+        TH.spec({"K": 3, "n": "1000,1,1", "d": 3, "lam_W": "3e-3", "lam_H": "7e-3", "L": 2,
+                 **extra})
+
+
+def test_edge_of_reach_still_certifies():
+    """The guards do not cut into what works: L = 10 (the bound), imbalanced, is certified,
+    and each class's x* agrees with the mpmath grid + golden-section minimum."""
+    spec = TH.spec({"K": 3, "n": "3,2,1", "d": 3, "lam_W": "1e-2", "lam_H": "1e-2", "L": 10})
+    closed = TH.closed_form(spec)
+    assert TH.certify(spec, closed).status == "certified"
+    from ncproofs.theorems.deep_linear_mse import scalar_problems
+    for ds, x in zip(scalar_problems(spec), closed.minimizer["x"]):
+        x_ref, _ = mp_min(ds)
+        assert abs(x - float(x_ref)) < 1e-9

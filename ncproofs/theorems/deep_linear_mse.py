@@ -87,6 +87,30 @@ class DeepLinearSpec(UFMSpec):
         return (self.lam_W,) * self.L
 
 
+#: the exact route (SymPy real_roots of a degree 2 L (L + 1) polynomial in s, 40-digit
+#: evalf of CRootOf values) takes minutes beyond these; found by CLI fuzzing (L = 30 or
+#: lam ~ 1e-300 hung).  Outside them the spec refuses with a SpecError.
+MAX_EXACT_L = 10
+MIN_EXACT_KAPPA = Fraction(1, 10**40)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class DeepLinearMSESpec(DeepLinearSpec):
+    """DeepLinearSpec within reach of the exact per-class root isolation:
+    L <= MAX_EXACT_L and lam_H lam_W^L >= MIN_EXACT_KAPPA."""
+
+    L: int = param("int", lower=1, upper=MAX_EXACT_L,
+                   doc="number of weight matrices (L = 1: plain UFM)")
+
+    def _check(self) -> None:
+        super()._check()
+        if self.lam_H * self.lam_W ** self.L < MIN_EXACT_KAPPA:
+            raise SpecError(
+                f"lam_H * lam_W^L must be >= 1e-40 for the exact root isolation, got "
+                f"{float(self.lam_H * self.lam_W ** self.L):.3g} (lam_W={float(self.lam_W):g}, "
+                f"lam_H={float(self.lam_H):g}, L={self.L})")
+
+
 def scalar_problems(spec: DeepLinearSpec, kappa_scale: Fraction = Fraction(1)
                     ) -> list[DeepScalar]:
     """One phi per class (bias-free) or the single ETF-direction phi (free bias):
@@ -192,7 +216,7 @@ class DeepLinearMSE(Theorem):
         "paper M (number of weight matrices) = ours L; lambda_{W_m} = lam_W (all layers); "
         "lambda_H = lam_H; n_k, N, K, d unchanged (loss 1/(2N)|.|^2, same convention)"
     )
-    spec_type = DeepLinearSpec
+    spec_type = DeepLinearMSESpec
     default_cases = (
         {"params": {"K": 4, "n": 100, "d": 64, "lam_W": "5e-4", "lam_H": "5e-4", "L": 3},
          "expect": "certified"},

@@ -1,0 +1,49 @@
+"""CLI fuzzing regressions (cross-cutting): boundary and adversarial inputs give a one-line
+``error: ...`` naming the parameter and its range, never a traceback, never a hang."""
+
+from __future__ import annotations
+
+import pytest
+
+from ncproofs.cli import main
+
+BASE = ["-p", "K=4", "-p", "n=3", "-p", "d=5", "-p", "lam_H=7e-3"]
+
+
+@pytest.mark.parametrize("value", ["1e400", "-1e400", "1e101"])
+def test_huge_number_is_a_spec_error(value, capsys):
+    """lam_W = 1e400 parsed exactly as a Fraction, then overflowed float() inside the CE
+    dual's details (OverflowError traceback).  Now refused by the spec (|x| <= 1e100)."""
+    code = main(["verify", "ufm-ce", *BASE, "-p", f"lam_W={value}", "--no-solve",
+                 "--no-landscape"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("error: lam_W must be") and "1e100" in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("value, message", [
+    ("1e", "lam_W must be a number"), ("inf", "lam_W must be a finite number"),
+    ("nan", "lam_W must be a finite number"), ("", "lam_W must be a number"),
+    ("3,", "lam_W must be a number"), ("-0", "lam_W must be > 0"), ("0", "lam_W must be > 0"),
+])
+def test_malformed_numbers_name_the_parameter(value, message, capsys):
+    code = main(["verify", "ufm-ce", *BASE, "-p", f"lam_W={value}", "--no-solve",
+                 "--no-landscape"])
+    assert code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_largest_allowed_magnitude_still_runs(capsys):
+    """lam_W = lam_H = 1e100 (at the bound): zero regime, f* = log K (independent, by hand:
+    at W = H = 0 every logit is 0, and any nonzero point pays >= 1e100 in decay)."""
+    import math
+
+    code = main(["verify", "ufm-ce", "-p", "K=4", "-p", "n=3", "-p", "d=5", "-p",
+                 "lam_W=1e100", "-p", "lam_H=1e100", "--no-solve", "--no-landscape",
+                 "--json"])
+    import json
+
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert abs(out["closed_form"]["objective"] - math.log(4)) < 1e-12
