@@ -112,7 +112,9 @@ class Theorem:
         if closed.point is None:
             cert = decide(method=method, lower=lower, upper=None, claimed=claimed,
                           assumptions=assumptions, details=details)
-            if cert.status != REFUTED:
+            if cert.status == REFUTED:
+                cert.reason += f"; also not applicable: {closed.reason}"
+            else:
                 cert.status, cert.reason = NOT_APPLICABLE, closed.reason
             return cert
         return decide(method=method, lower=lower, upper=self.upper_bound(spec, closed.point),

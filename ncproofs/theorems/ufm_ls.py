@@ -32,9 +32,9 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from ..certify.certificate import NOT_APPLICABLE, REFUTED, Certificate, decide
+from ..certify.certificate import NOT_APPLICABLE, Certificate
 from ..certify.dual import CEDual
-from ..certify.intervals import isqrt_fraction_below, sympy_to_arb
+from ..certify.intervals import isqrt_fraction_below
 from ..certify.relaxation import solve_relaxation
 from ..derive.reduction import DerivationStep, SymmetricReduction
 from ..geometry import simplex_etf
@@ -168,21 +168,9 @@ class UFMLabelSmoothing(PlainUFMTheorem):
         if K <= RELAXATION_CROSS_CHECK_MAX_K:
             relax = solve_relaxation(self.loss(spec), spec.n, spec.lam_W, spec.lam_H,
                                      spec.lam_b, spec.bias)
-            details["relaxation"] = {"value": relax.value, "solver": relax.solver,
-                                     "status": relax.status, "seconds": relax.seconds,
-                                     "rigorous": False}
-        claimed = sympy_to_arb(closed.objective)
-        if closed.point is None:
-            cert = decide(method=method, lower=lower.value, upper=None, claimed=claimed,
-                          assumptions=assumptions, details=details)
-            if cert.status == REFUTED:  # a rigorous refutation is never lost
-                cert.reason += f"; also not applicable: {closed.reason}"
-            else:
-                cert.status, cert.reason = NOT_APPLICABLE, closed.reason
-            return cert
-        upper = self.upper_bound(spec, closed.point)
-        return decide(method=method, lower=lower.value, upper=upper, claimed=claimed,
-                      assumptions=assumptions, details=details)
+            details["relaxation"] = relax.as_details()
+        return self.conclude(spec, closed, method=method, lower=lower.value,
+                             assumptions=assumptions, details=details)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -42,9 +42,8 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from ..certify.certificate import NOT_APPLICABLE, REFUTED, Certificate, decide
+from ..certify.certificate import NOT_APPLICABLE, Certificate
 from ..certify.dual_mse import MSEDual
-from ..certify.intervals import sympy_to_arb
 from ..certify.relaxation import solve_relaxation
 from ..derive.reduction import DerivationStep
 from ..spec import UFMSpec
@@ -137,21 +136,9 @@ def certify_mse(
     if spec.K <= RELAXATION_CROSS_CHECK_MAX_K:
         relax = solve_relaxation(theorem.loss(spec), spec.n, spec.lam_W, spec.lam_H,
                                  spec.lam_b, spec.bias)
-        details["relaxation"] = {"value": relax.value, "solver": relax.solver,
-                                 "status": relax.status, "seconds": relax.seconds,
-                                 "rigorous": False}
-    claimed = None if closed.objective is None else sympy_to_arb(closed.objective)
-    if closed.point is None:
-        cert = decide(method=method, lower=lower.value, upper=None, claimed=claimed,
-                      assumptions=MSE_ASSUMPTIONS, details=details)
-        if cert.status == REFUTED:  # a rigorous refutation is never lost
-            cert.reason += f"; also not applicable: {closed.reason}"
-        else:
-            cert.status, cert.reason = NOT_APPLICABLE, closed.reason
-        return cert
-    upper = theorem.upper_bound(spec, closed.point)
-    return decide(method=method, lower=lower.value, upper=upper, claimed=claimed,
-                  assumptions=MSE_ASSUMPTIONS, details=details)
+        details["relaxation"] = relax.as_details()
+    return theorem.conclude(spec, closed, method=method, lower=lower.value,
+                         assumptions=MSE_ASSUMPTIONS, details=details)
 
 
 @register
