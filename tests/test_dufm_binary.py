@@ -143,3 +143,12 @@ def test_explicit_point_has_stated_size():
 def test_bad_input(bad, name):
     with pytest.raises(SpecError, match=name):
         TH.spec({**BASE, **bad})
+
+
+def test_tiny_product_is_a_spec_error_not_a_hang():
+    """Regression (CLI fuzz): lam_W = lam_H = 1e-300 sent flint's complex_roots into an
+    uninterruptible loop (no answer after 9 CPU minutes).  Now refused up front, naming the
+    parameters and the range; a product just above the bound still runs."""
+    with pytest.raises(SpecError, match=r"n \* lam_H \* lam_W\^L must be >= 1e-100"):
+        TH.spec({**BASE, "lam_W": "1e-300", "lam_H": "1e-300"})
+    TH.spec({**BASE, "L": 2, "lam_W": "1e-49", "lam_H": "1"})  # n lam_H lam_W^2 = 2e-98
