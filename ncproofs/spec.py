@@ -197,7 +197,9 @@ class UFMSpec:
         if K < 2:
             raise SpecError(f"K must be >= 2, got {K}")
         if isinstance(raw, str):
-            items = [s for s in raw.replace(" ", "").split(",") if s != ""]
+            items = raw.replace(" ", "").split(",")
+            if "" in items:
+                raise SpecError(f"n must be one int or K comma-separated ints, got {raw!r}")
             raw = items[0] if len(items) == 1 else items
         if isinstance(raw, (list, tuple)):
             counts = tuple(_to_int("n", x) for x in raw)

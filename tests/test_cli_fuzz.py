@@ -47,3 +47,23 @@ def test_largest_allowed_magnitude_still_runs(capsys):
     out = json.loads(capsys.readouterr().out)
     assert code == 0
     assert abs(out["closed_form"]["objective"] - math.log(4)) < 1e-12
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["verify", "sphere-gnc", "-p", "K=200", "-p", "d=3"], "K must be <= 64 for d >= 3"),
+        (["verify", "relu2-convex", "-p", "n=50", "-p", "lam_W=1e-2", "-p", "d=4"],
+         "n must be <= 25 for data=iris"),
+        (["verify", "ufm-ce-imbalanced", "-p", "K=200", "-p", "n=2", "-p", "d=200",
+          "-p", "lam_W=1e-3", "-p", "lam_H=1e-3"], "K must be <= 120"),
+        (["verify", "dufm-lowrank", "-p", "K=3", "-p", "n=1", "-p", "d=3", "-p", "L=2",
+          "-p", "lam_W=1e-300", "-p", "lam_H=1e-300"], "n * lam_H * lam_W^L must be >= 1e-100"),
+        (["verify", "ufm-ce", "-p", "K=4", "-p", "n=3,", "-p", "d=5", "-p", "lam_W=1",
+          "-p", "lam_H=1"], "n must be one int or K comma-separated ints"),
+    ],
+)
+def test_size_guards_answer_at_once(argv, message, capsys):
+    """Inputs that used to hang or run for minutes are refused up front (CLI fuzz)."""
+    assert main(argv + ["--no-solve", "--no-landscape"]) == 2
+    assert message in capsys.readouterr().err

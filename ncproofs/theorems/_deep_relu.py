@@ -163,6 +163,16 @@ class DUFMSpec(DeepLinearSpec):
         if self.bias:
             raise SpecError("bias must be false for this theorem (the deep UFM of Súkeník "
                             "et al. is bias-free), got bias=true")
+        # flint's complex_roots of the stationary polynomial never returned (uninterruptible
+        # C code) at lam_W = lam_H = 1e-300 (CLI fuzz); 1e-100 takes ~2 s
+        if min(self.n) * self.lam_H * self.lam_W ** self.L < MIN_PRODUCT:
+            raise SpecError(
+                "n * lam_H * lam_W^L must be >= 1e-100 for the certified root isolation "
+                f"(lam_W={float(self.lam_W):g}, lam_H={float(self.lam_H):g}, L={self.L})")
+
+
+#: below this product the exact root isolation of the scalar problem does not finish
+MIN_PRODUCT = Fraction(1, 10**100)
 
 
 def depth_power(L: int, n: int, lams: Sequence[Fraction], lam_H: Fraction,

@@ -83,17 +83,7 @@ class BinaryDUFMSpec(DUFMSpec):
         if self.K != 2:
             raise SpecError(f"K must be 2 for this theorem (binary deep UFM), got K={self.K}; "
                             "use dufm-lowrank for K >= 3")
-        super()._check()
-        # flint's complex_roots of the stationary polynomial never returned (uninterruptible
-        # C code) at lam_W = lam_H = 1e-300 (CLI fuzz); 1e-100 takes ~2 s
-        if self.n[0] * self.lam_H * self.lam_W ** self.L < MIN_PRODUCT:
-            raise SpecError(
-                "n * lam_H * lam_W^L must be >= 1e-100 for the certified root isolation "
-                f"(lam_W={float(self.lam_W):g}, lam_H={float(self.lam_H):g}, L={self.L})")
-
-
-#: below this product the exact root isolation of the scalar problem does not finish
-MIN_PRODUCT = Fraction(1, 10**100)
+        super()._check()  # includes the n lam_H lam_W^L >= 1e-100 guard (DUFMSpec)
 
 
 def threshold_product(L: int) -> sp.Expr:

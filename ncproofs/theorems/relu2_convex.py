@@ -93,8 +93,10 @@ class Relu2Spec(UFMSpec):
         if self.data != "iris" and self.bias:
             raise SpecError(f"bias must be false for data={self.data} (a constant column "
                             "breaks whitening / rank one)")
-        if self.data == "iris" and self.n[0] > 50:
-            raise SpecError(f"n must be <= 50 for data=iris (50 per class), got {self.n[0]}")
+        if self.data == "iris" and self.n[0] > MAX_IRIS_N:
+            # complete patterns grow like (2n)^2: n = 25 takes ~8 s, n = 50 ran for minutes
+            # inside the conic solver (CLI fuzz)
+            raise SpecError(f"n must be <= {MAX_IRIS_N} for data=iris, got {self.n[0]}")
         if self.data == "whitened" and 2 * self.n[0] < 4:
             raise SpecError("n must be >= 2 for data=whitened")
 
@@ -116,6 +118,9 @@ class Relu2Spec(UFMSpec):
 
 
 # --------------------------------------------------------------------------- data
+
+
+MAX_IRIS_N = 25
 
 
 def load_iris() -> tuple[np.ndarray, np.ndarray]:

@@ -32,7 +32,7 @@ import sympy as sp
 import torch
 
 from ..certify.certificate import Certificate, decide
-from ..certify.dual import CEDual, softmax_columns
+from ..certify.dual import MAX_DENSE_DUAL_K, CEDual, softmax_columns
 from ..certify.relaxation import solve_relaxation
 from ..derive.reduction import DerivationStep
 from ..losses import get_loss
@@ -242,6 +242,18 @@ def minority_collapse_threshold(
     return out
 
 
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ImbalancedCESpec(UFMSpec):
+    """UFMSpec with the size the dense exact dual check handles (checked up front rather
+    than after the class-mean solve)."""
+
+    def _check(self) -> None:
+        super()._check()
+        if self.K > MAX_DENSE_DUAL_K:
+            raise SpecError(f"K must be <= {MAX_DENSE_DUAL_K} for ufm-ce-imbalanced (the "
+                            f"dense exact dual check), got K={self.K}")
+
+
 @register
 class UFMCEImbalanced(PlainUFMTheorem):
     id = "ufm-ce-imbalanced"
@@ -258,6 +270,7 @@ class UFMCEImbalanced(PlainUFMTheorem):
     )
     loss_name = "ce"
     metric_target = "etf"
+    spec_type = ImbalancedCESpec
     default_cases = (
         {"params": {"K": 3, "n": "6,3,1", "d": 3, "lam_W": "5e-3", "lam_H": "5e-3",
                     "bias": "false"}, "expect": "certified"},
