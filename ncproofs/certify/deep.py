@@ -45,6 +45,12 @@ def _relu_arb(x: flint.arb) -> flint.arb:
     return flint.arb(0).union(flint.arb(x.upper()))
 
 
+def arb_relu(A: flint.arb_mat) -> flint.arb_mat:
+    """Entrywise enclosure of max(a, 0) (a ball straddling 0 becomes [0, upper])."""
+    return flint.arb_mat([[_relu_arb(A[i, j]) for j in range(A.ncols())]
+                          for i in range(A.nrows())])
+
+
 def interval_objective_deep(
     loss: Loss,
     Ws: Sequence[np.ndarray],
@@ -67,8 +73,7 @@ def interval_objective_deep(
     for l, W in enumerate(Ws, start=1):
         X = arb_matrix(W) * X
         if activation == "relu" and l < len(Ws):
-            X = flint.arb_mat([[_relu_arb(X[i, j]) for j in range(X.ncols())]
-                               for i in range(X.nrows())])
+            X = arb_relu(X)
     if b is not None:
         bias = arb_matrix(np.asarray(b, dtype=np.float64).reshape(-1, 1))
         X = X + bias * flint.arb_mat(1, X.ncols(), [1] * X.ncols())
@@ -76,9 +81,10 @@ def interval_objective_deep(
     for lam, W in zip(lams, Ws):
         value += arb_of(lam) * arb_sum_squares(W) / 2
     H = np.asarray(H, dtype=np.float64)
+    counts_arr = np.asarray(counts)
     col_sq = flint.arb(0)
-    for j in range(H.shape[1]):
-        col_sq += arb_sum_squares(H[:, j]) * counts[j]
+    for c in np.unique(counts_arr):  # one interval dot product per multiplicity
+        col_sq += arb_sum_squares(H[:, counts_arr == c]) * int(c)
     value += arb_of(lam_H) * col_sq / 2
     if b is not None and lam_b != 0:
         value += arb_of(lam_b) * arb_sum_squares(b) / 2

@@ -42,7 +42,7 @@ from typing import Any
 import flint
 import numpy as np
 
-from ..certify.deep_upper import arb_relu
+from ..certify.deep import arb_relu
 from ..certify.intervals import arb_matrix, arb_of, arb_sum_squares
 
 MAX_COMPLETE_PATTERNS = 5000

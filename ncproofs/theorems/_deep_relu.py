@@ -27,7 +27,7 @@ import numpy as np
 import sympy as sp
 import torch
 
-from ..certify.deep_upper import interval_deep_objective
+from ..certify.deep import interval_objective_deep
 from ..certify.power_scalar import PowerScalar
 from ..losses import Loss, get_loss
 from ..solve.deep import solve_deep
@@ -65,8 +65,9 @@ def weights_of(arrays: dict[str, np.ndarray]) -> list[np.ndarray]:
 
 def rigorous_value(point: ExplicitPoint, loss: Loss, lams: Sequence[Fraction],
                    lam_H: Fraction, activation: str) -> flint.arb:
-    return interval_deep_objective(loss, weights_of(point.arrays), point.arrays["H"],
-                                   point.labels, point.counts, lams, lam_H, activation)
+    return interval_objective_deep(loss, weights_of(point.arrays), point.arrays["H"], None,
+                                   point.labels, point.counts, lams, lam_H,
+                                   activation=activation)
 
 
 @dataclass
@@ -135,9 +136,9 @@ def deep_solve(*, K: int, n: int, d: int, L: int, lams: Sequence[Fraction], lam_
     N = K * n
     value = None
     if rigorous:
-        value = interval_deep_objective(get_loss("mse"), weights_of(params), params["H"],
-                                        tuple(np.repeat(np.arange(K), n)), (1,) * N, lams,
-                                        lam_H, activation)
+        value = interval_objective_deep(get_loss("mse"), weights_of(params), params["H"],
+                                        None, tuple(np.repeat(np.arange(K), n)), (1,) * N,
+                                        lams, lam_H, activation=activation)
     summary = res.summary()
     if value is not None:
         summary["rigorous_value"] = [float(value.lower()), float(value.upper())]

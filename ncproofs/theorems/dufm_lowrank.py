@@ -41,7 +41,7 @@ run stage by stage, stopping at the first stage whose best float value is below 
 4. (``WIDTH_STARTS`` = 0 by default) random starts of the width-r model for r < min(d, K),
    zero-padded to width d plus 1e-3 noise and polished at width d.
 All solves are batched L-BFGS (``ncproofs.solve.deep.solve_deep``, features "full").  The
-best point is evaluated in interval arithmetic (``certify/deep_upper.py``).  If its upper
+best point is evaluated in interval arithmetic (``certify/deep.py``).  If its upper
 end is below the DNC candidate's lower end (by more than the relative tolerance 1e-9), the
 status is ``refuted``: the point is saved as npz (path in ``details.saved_point``) with its
 rank and singular values per layer and the improvement in percent.
