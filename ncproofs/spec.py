@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from collections.abc import Mapping
 from fractions import Fraction
 from typing import Any, ClassVar
@@ -34,6 +35,7 @@ class SpecError(ValueError):
 #: numbers beyond this are refused: the engines form products such as lam_W lam_H and
 #: report floats, which overflowed (lam_W = 1e400, or lam_W = lam_H = 1e300) deep inside
 MAX_MAGNITUDE = Fraction(10) ** 100
+MIN_MAGNITUDE = Fraction(1, 10**300)
 
 
 def _to_fraction(name: str, value: Any) -> Fraction:
@@ -49,6 +51,11 @@ def _to_fraction(name: str, value: Any) -> Fraction:
         return Fraction(repr(value))
     if isinstance(value, str):
         text = value.strip()
+        exponent = re.search(r"[eE]([+-]?\d+)$", text)
+        if exponent and abs(int(exponent.group(1))) > 400:
+            # Fraction("1e100000000") alone takes minutes; no engine handles such numbers
+            raise SpecError(f"{name} must be between 1e-300 and 1e100 in magnitude, "
+                            f"got {value!r}")
         try:
             return Fraction(text)
         except (ValueError, ZeroDivisionError):
@@ -181,8 +188,10 @@ class UFMSpec:
             value = _to_int(name, raw)
         elif kind == "number":
             value = _to_fraction(name, raw)
-            if abs(value) > MAX_MAGNITUDE:  # engines report floats: 1e400 overflowed inside
-                raise SpecError(f"{name} must be at most 1e100 in magnitude, got {raw!r}")
+            if abs(value) > MAX_MAGNITUDE or 0 < abs(value) < MIN_MAGNITUDE:
+                # engines report floats: 1e400 overflowed, 1e-1000 became 0.0 and divided
+                raise SpecError(f"{name} must be between 1e-300 and 1e100 in magnitude "
+                                f"(or 0 where allowed), got {raw!r}")
         elif kind == "bool":
             value = _to_bool(name, raw)
         elif kind == "counts":

@@ -52,7 +52,7 @@ def test_largest_allowed_magnitude_still_runs(capsys):
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["verify", "sphere-gnc", "-p", "K=200", "-p", "d=3"], "K must be <= 64 for d >= 3"),
+        (["verify", "sphere-gnc", "-p", "K=200", "-p", "d=3"], "K must be <= max(64, 2d)"),
         (["verify", "relu2-convex", "-p", "n=50", "-p", "lam_W=1e-2", "-p", "d=4"],
          "n must be <= 25 for data=iris"),
         (["verify", "ufm-ce-imbalanced", "-p", "K=200", "-p", "n=2", "-p", "d=200",
@@ -67,3 +67,24 @@ def test_size_guards_answer_at_once(argv, message, capsys):
     """Inputs that used to hang or run for minutes are refused up front (CLI fuzz)."""
     assert main(argv + ["--no-solve", "--no-landscape"]) == 2
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("value", ["1e-1000", "1e100000000", "-1e-100000000", "1e-301"])
+def test_tiny_or_huge_exponents_refused_at_once(value, capsys):
+    """Second audit: 1e-1000 passed the cap and became float 0.0 (ZeroDivisionError deep in
+    the MSE theorem); Fraction('1e100000000') alone ran for minutes.  Both are refused
+    before any exact parse."""
+    code = main(["verify", "ufm-mse", "-p", "K=3", "-p", "n=2", "-p", "d=3", "-p",
+                 f"lam_W={value}", "-p", "lam_H=1e-3", "--no-solve", "--no-landscape"])
+    assert code == 2
+    assert "lam_W must be between 1e-300 and 1e100 in magnitude" in capsys.readouterr().err
+
+
+def test_orthoplex_beyond_64_classes_is_not_refused():
+    """The K <= 64 search guard applies only beyond K = 2d: (d, K) = (40, 70) is the
+    orthoplex regime, certified by the Radon-convexity lemma without a search."""
+    from ncproofs.theorems import get_theorem
+
+    theorem = get_theorem("sphere-gnc")
+    spec = theorem.spec({"K": 70, "d": 40})
+    assert spec.K == 70

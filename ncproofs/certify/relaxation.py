@@ -45,8 +45,11 @@ class RelaxationResult:
 
     def as_details(self) -> dict[str, object]:
         """For a certificate's ``details``: a number reported, never trusted."""
-        return {"value": self.value, "solver": self.solver, "status": self.status,
-                "seconds": self.seconds, "rigorous": False}
+        import math
+
+        usable = self.status == "optimal" and math.isfinite(self.value)
+        return {"value": self.value if usable else None, "solver": self.solver,
+                "status": self.status, "seconds": self.seconds, "rigorous": False}
 
 
 def solve_relaxation(
