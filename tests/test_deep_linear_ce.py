@@ -143,7 +143,10 @@ def test_tiny_weight_decay_rejected_with_range(lam):
     1e-300 OverflowError.  Contract: SpecError naming lam_W / lam_H and the allowed range
     (lam_H lam_W^L >= 1e-200); the boundary by hand: 1e-101 * (1e-101)^2 = 1e-303 < 1e-200
     is rejected, 1e-60 * (1e-60)^2 = 1e-180 is accepted."""
-    with pytest.raises(SpecError, match=r"lam_H \* lam_W\^L must be >= 1e-200"):
+    # 1e-400 is already outside every number's range [1e-300, 1e100] (spec-wide guard)
+    pattern = (r"between 1e-300 and 1e100" if lam == "1e-400"
+               else r"lam_H \* lam_W\^L must be >= 1e-200")
+    with pytest.raises(SpecError, match=pattern):
         TH.spec({"K": 3, "n": 1, "d": 2, "lam_W": lam, "lam_H": lam, "L": 2})
     TH.spec({"K": 3, "n": 1, "d": 2, "lam_W": "1e-60", "lam_H": "1e-60", "L": 2})
 
