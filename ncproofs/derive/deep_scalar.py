@@ -68,9 +68,11 @@ def _sympy_real_roots(L: int, R: Fraction) -> tuple[sp.Expr, ...]:
 
 def _in_open_unit_interval(root: sp.Expr) -> bool:
     """0 < root < 1 for a real root of P, decided from its rational isolating interval when
-    that interval lies in [0, 1] or outside (0, 1): P(0) = P(1) = -R != 0, so an endpoint 0
-    or 1 is never the root.  ``bool(root > 0)`` refines the interval until it excludes 0,
-    which takes minutes for the root s ~ R^(1/(L^2-1)) when R ~ 1e-100 (lam ~ 1e-300)."""
+    that interval lies in [0, 1] or outside (0, 1): for L >= 2, P(0) = P(1) = -R != 0, so an
+    endpoint 0 or 1 is never the root (for L = 1, P(0) = 1 - R; a root at 0 or 1 is rational
+    and takes the exact ``bool`` fallback below).  ``bool(root > 0)`` refines the interval
+    until it excludes 0, which takes minutes for the root s ~ R^(1/(L^2-1)) when
+    R ~ 1e-100 (lam ~ 1e-300)."""
     try:
         iv = root._get_interval()  # CRootOf's exact isolating interval [a, b]
         a, b = sp.Rational(iv.a), sp.Rational(iv.b)

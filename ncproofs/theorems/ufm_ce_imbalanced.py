@@ -147,10 +147,13 @@ def minority_collapse_ratio(
 def minority_collapse_steps() -> list[DerivationStep]:
     """SymPy: d/d eps of the K_B minority CE terms at eps = 0 (zeta' fixed) is
     -(K_B - 1) w_B, whatever the other logits are; hence the collapse criterion."""
-    KA, KB, wB, c, zp, eps, s, nB, N = sp.symbols(
-        "K_A K_B w_B c zeta' epsilon s n_B N", positive=True)
-    u = c - (zp - eps) / KB - eps  # majority logit minus own logit in a minority column
-    ce = sp.log(KA * sp.exp(u) + (KB - 1) * sp.exp(-eps) + 1)
+    # A = sum over the majority classes a of exp(c_a), c_a their (arbitrary, possibly all
+    # different) logits in a minority column: every majority term shares the eps-dependence
+    # exp(-(zeta' - eps)/K_B - eps), so one positive symbol covers any majority logits.
+    A, KB, wB, zp, eps, s, nB, N = sp.symbols(
+        "A K_B w_B zeta' epsilon s n_B N", positive=True)
+    u = -(zp - eps) / KB - eps  # (majority logit - c_a) minus own logit, minority column
+    ce = sp.log(A * sp.exp(u) + (KB - 1) * sp.exp(-eps) + 1)
     slope = sp.simplify(KB * wB * sp.diff(ce, eps).subs(eps, 0))
     return [
         DerivationStep("Minority columns (eps: own-logit excess, zeta' = eps + K_B zeta "
