@@ -231,19 +231,7 @@ class DeepSolveResult:
         return {k: v[i].detach().cpu().numpy() for k, v in self.points.items()}
 
     def summary(self) -> dict[str, Any]:
-        i = self.best
-        r = self.result
-        return {
-            "objective": float(self.values[i]),
-            "grad_norm": float(r.grad_norms[i]),
-            "iterations": r.iterations,
-            "seconds": r.seconds,
-            "device": r.device,
-            "starts": int(self.values.shape[0]),
-            "converged": r.converged,
-            "features": self.features,
-            "start_objectives": [float(v) for v in self.values],
-        }
+        return {**self.result.summary(values=self.values), "features": self.features}
 
 
 def deep_objective(

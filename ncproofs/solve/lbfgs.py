@@ -13,6 +13,7 @@ import contextlib
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 
@@ -74,6 +75,24 @@ class MultiStartResult:
     def best_params(self) -> dict[str, torch.Tensor]:
         i = self.best
         return {k: v[i].detach() for k, v in self.params.items()}
+
+    def summary(self, values: torch.Tensor | None = None) -> dict[str, Any]:
+        """The JSON ``numeric`` block (DESIGN.md section 5) for the best start.
+
+        ``values`` replaces the per-start objectives when the optimized objective is not
+        the reported one (e.g. a deep solve with H eliminated, completed afterwards)."""
+        values = self.values if values is None else values
+        i = int(torch.argmin(values))
+        return {
+            "objective": float(values[i]),
+            "grad_norm": float(self.grad_norms[i]),
+            "iterations": self.iterations,
+            "seconds": self.seconds,
+            "device": self.device,
+            "starts": int(values.shape[0]),
+            "converged": self.converged,
+            "start_objectives": [float(v) for v in values],
+        }
 
 
 def minimize_multistart(

@@ -9,7 +9,6 @@ batched over starts: W (S, K, d), H (S, d, N), b (S, K, 1).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import torch
@@ -78,17 +77,3 @@ def solve_ufm(
         objective, random_init(spec, starts, seed, dev), tol=tol, max_iter=max_iter
     )
     return result, objective
-
-
-def numeric_summary(result: MultiStartResult, starts: int) -> dict[str, Any]:
-    i = result.best
-    return {
-        "objective": float(result.values[i]),
-        "grad_norm": float(result.grad_norms[i]),
-        "iterations": result.iterations,
-        "seconds": result.seconds,
-        "device": result.device,
-        "starts": starts,
-        "converged": result.converged,
-        "start_objectives": [float(v) for v in result.values],
-    }

@@ -12,7 +12,7 @@ import torch
 from ..certify.upper import interval_objective
 from ..losses import Loss, get_loss
 from ..solve.landscape import min_curvature
-from ..solve.ufm import UFMObjective, labels_of, numeric_summary, solve_ufm
+from ..solve.ufm import UFMObjective, labels_of, solve_ufm
 from ..spec import UFMSpec
 from .base import ClosedForm, ExplicitPoint, NumericResult, Theorem
 
@@ -89,7 +89,7 @@ class PlainUFMTheorem(Theorem):
               seed: int = 0) -> NumericResult:
         result, _ = solve_ufm(spec, self.loss(spec), starts=starts, seed=seed, device=device)
         best = {k: v.cpu().numpy() for k, v in result.best_params().items()}
-        summary = numeric_summary(result, starts)
+        summary = result.summary()
         y = labels_of(spec.n).numpy()
         b = best["b"].ravel() if "b" in best else None
         summary["metrics"] = nc_summary(best["H"], y, best["W"], b, self.target_for(spec))

@@ -53,7 +53,7 @@ from ..derive.roots import RootIsolation, isolate_roots
 from ..geometry import simplex_etf
 from ..losses import FocalLoss, Loss
 from ..solve.lbfgs import minimize_multistart, resolve_device
-from ..solve.ufm import labels_of, numeric_summary, random_init
+from ..solve.ufm import labels_of, random_init
 from ..spec import UFMSpec, param
 from ._plain import PlainUFMTheorem, collapsed_point, nc_summary
 from .base import ClosedForm, NumericResult, register
@@ -232,7 +232,8 @@ class UFMFocal(PlainUFMTheorem):
                                                            seed + 1, dev, 1e-2))]
         result = min(runs, key=lambda r: float(r.values[r.best]))
         best = {k: v.cpu().numpy() for k, v in result.best_params().items()}
-        summary = numeric_summary(result, starts)
+        summary = result.summary()
+        summary["starts"] = starts  # both runs together
         summary["seconds"] = sum(r.seconds for r in runs)
         summary["start_objectives"] = [float(v) for r in runs for v in r.values]
         summary["init_scales"] = [1.0] * big + [1e-2] * max(1, starts // 2)
