@@ -28,6 +28,7 @@ as a non-rigorous cross-check for K <= 30.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 import sympy as sp
@@ -109,6 +110,40 @@ def etf_closed_form(spec: UFMSpec, margin: sp.Expr | None, steps=()) -> ClosedFo
         objective=value, regime="collapse (simplex ETF, K t < 1)", minimizer=summary,
         point=point, steps=list(steps),
     )
+
+
+def certify_symmetric_ce(
+    theorem: PlainUFMTheorem,
+    spec: UFMSpec,
+    closed: ClosedForm,
+    *,
+    smoothing: Fraction,
+    method: str,
+    assumptions: list[str],
+) -> Certificate:
+    """The certificate of the balanced (label-smoothed) CE theorems (ufm-ce: alpha = 0,
+    ufm-ls): the exact symmetric dual point q = alpha/K + t below the threshold
+    K t + alpha < 1 and q = 1/K beyond it (t = sqrt(n lam_W lam_H), q <= t + alpha/K checked
+    in rationals), the cvxpy relaxation as a non-rigorous cross-check for K <= 30, and the
+    explicit point's interval value (:meth:`Theorem.conclude`)."""
+    if not spec.balanced:
+        return Certificate(method=method, status=NOT_APPLICABLE, rigorous=False,
+                           reason=closed.reason, assumptions=assumptions)
+    K, n = spec.K, spec.n[0]
+    t_squared = n * spec.lam_W * spec.lam_H
+    dual = CEDual(spec.n, spec.lam_W, spec.lam_H, spec.bias, spec.lam_b, smoothing=smoothing)
+    if K * K * t_squared >= (1 - smoothing) ** 2:  # K t + alpha >= 1, exactly
+        q = Fraction(1, K)
+    else:
+        q = smoothing / K + isqrt_fraction_below(t_squared)
+    lower = dual.symmetric_bound(q)
+    details: dict[str, Any] = {"dual": lower.details, "lower_method": lower.method}
+    if K <= RELAXATION_CROSS_CHECK_MAX_K:
+        relax = solve_relaxation(theorem.loss(spec), spec.n, spec.lam_W, spec.lam_H,
+                                 spec.lam_b, spec.bias)
+        details["relaxation"] = relax.as_details()
+    return theorem.conclude(spec, closed, method=method, lower=lower.value,
+                            assumptions=assumptions, details=details)
 
 
 @register
@@ -198,20 +233,5 @@ class UFMCrossEntropy(PlainUFMTheorem):
             "min{lam_W/2|W|^2 + lam_H/2|H|^2 : W H = Z} = sqrt(lam_W lam_H)|Z|_* "
             "(factorization identity), valid for every d",
         ]
-        if not spec.balanced:
-            return Certificate(method=method, status=NOT_APPLICABLE, rigorous=False,
-                               reason=closed.reason, assumptions=assumptions)
-        K, n = spec.K, spec.n[0]
-        dual = CEDual(spec.n, spec.lam_W, spec.lam_H, spec.bias, spec.lam_b)
-        t_squared = n * spec.lam_W * spec.lam_H
-        from fractions import Fraction
-
-        q = Fraction(1, K) if K * K * t_squared >= 1 else isqrt_fraction_below(t_squared)
-        lower = dual.symmetric_bound(q)
-        details: dict[str, Any] = {"dual": lower.details, "lower_method": lower.method}
-        if K <= RELAXATION_CROSS_CHECK_MAX_K:
-            relax = solve_relaxation(self.loss(spec), spec.n, spec.lam_W, spec.lam_H,
-                                     spec.lam_b, spec.bias)
-            details["relaxation"] = relax.as_details()
-        return self.conclude(spec, closed, method=method, lower=lower.value,
-                             assumptions=assumptions, details=details)
+        return certify_symmetric_ce(self, spec, closed, smoothing=Fraction(0), method=method,
+                                    assumptions=assumptions)

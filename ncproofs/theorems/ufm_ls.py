@@ -32,19 +32,14 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from ..certify.certificate import NOT_APPLICABLE, Certificate
-from ..certify.dual import CEDual
-from ..certify.intervals import isqrt_fraction_below
-from ..certify.relaxation import solve_relaxation
+from ..certify.certificate import Certificate
 from ..derive.reduction import DerivationStep, SymmetricReduction
 from ..geometry import simplex_etf
 from ..losses import LabelSmoothingCE, Loss
 from ..spec import UFMSpec, param
 from ._plain import PlainUFMTheorem, collapsed_point
 from .base import ClosedForm, register
-from .ufm_ce import etf_scales
-
-RELAXATION_CROSS_CHECK_MAX_K = 30
+from .ufm_ce import certify_symmetric_ce, etf_scales
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -152,25 +147,8 @@ class UFMLabelSmoothing(PlainUFMTheorem):
             "min{lam_W/2|W|^2 + lam_H/2|H|^2 : W H = Z} = sqrt(lam_W lam_H)|Z|_* "
             "(factorization identity), valid for every d",
         ]
-        if not spec.balanced:
-            return Certificate(method=method, status=NOT_APPLICABLE, rigorous=False,
-                               reason=closed.reason, assumptions=assumptions)
-        K, n = spec.K, spec.n[0]
-        t2 = n * spec.lam_W * spec.lam_H
-        dual = CEDual(spec.n, spec.lam_W, spec.lam_H, spec.bias, spec.lam_b,
-                      smoothing=spec.alpha)
-        if K * K * t2 >= (1 - spec.alpha) ** 2:
-            q = Fraction(1, K)
-        else:
-            q = spec.alpha / K + isqrt_fraction_below(t2)
-        lower = dual.symmetric_bound(q)
-        details: dict[str, Any] = {"dual": lower.details, "lower_method": lower.method}
-        if K <= RELAXATION_CROSS_CHECK_MAX_K:
-            relax = solve_relaxation(self.loss(spec), spec.n, spec.lam_W, spec.lam_H,
-                                     spec.lam_b, spec.bias)
-            details["relaxation"] = relax.as_details()
-        return self.conclude(spec, closed, method=method, lower=lower.value,
-                             assumptions=assumptions, details=details)
+        return certify_symmetric_ce(self, spec, closed, smoothing=spec.alpha, method=method,
+                                    assumptions=assumptions)
 
 
 @dataclasses.dataclass(frozen=True)
