@@ -168,6 +168,18 @@ def psd_shift(S: list[list[Fraction]], guess: float) -> Fraction:
     raise RuntimeError("no PSD shift found")  # pragma: no cover - cannot happen: delta grows
 
 
+def off_diagonal_block(B: list[list[Fraction]]) -> list[list[Fraction]]:
+    """The symmetric 2K x 2K matrix [[0, B/2], [B^T/2, 0]]: <C, G> = <B, G[:K, K:]> for a
+    Gram matrix G of K classifier rows followed by K features."""
+    K = len(B)
+    C = [[Fraction(0)] * (2 * K) for _ in range(2 * K)]
+    for i in range(K):
+        for j in range(K):
+            C[i][K + j] = B[i][j] / 2
+            C[K + j][i] = B[i][j] / 2
+    return C
+
+
 @dataclass(frozen=True)
 class GramCEDual:
     """Weak-duality lower bounds on R for temperature ``tau`` and class counts."""
@@ -209,11 +221,7 @@ class GramCEDual:
         Y = [[self.tau * w[k] * (cols[k][j] - (1 if j == k else 0)) for k in range(K)]
              for j in range(K)]
         n = 2 * K
-        C = [[Fraction(0)] * n for _ in range(n)]
-        for j in range(K):
-            for k in range(K):
-                C[j][K + k] = Y[j][k] / 2
-                C[K + k][j] = Y[j][k] / 2
+        C = off_diagonal_block(Y)
         Cf = np.array([[float(x) for x in row] for row in C])
         y = [_rational(v) for v in np.diag(Cf @ G)]
         S = [[C[i][j] - (y[i] if i == j else 0) for j in range(n)] for i in range(n)]

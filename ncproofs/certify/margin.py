@@ -33,7 +33,7 @@ import numpy as np
 
 from .certificate import lower_end, upper_end
 from .dual import _charpoly_nonnegative_roots
-from .gram import arb_unit_rows
+from .gram import arb_unit_rows, off_diagonal_block
 
 MAX_EXACT_GRAM_K = 30
 
@@ -42,13 +42,7 @@ def gram_margin_dual_matrix(K: int) -> list[list[Fraction]]:
     """C = [[0, B/2], [B/2, 0]] with B = (K I - 11^T)/(K (K-1)): the uniform average of the
     K(K-1) margin constraints, <C, G> = mean_{k, j != k} (M_kk - M_jk), M = G[:K, K:]."""
     B = [[Fraction((K if i == j else 0) - 1, K * (K - 1)) for j in range(K)] for i in range(K)]
-    n = 2 * K
-    C = [[Fraction(0)] * n for _ in range(n)]
-    for i in range(K):
-        for j in range(K):
-            C[i][K + j] = B[i][j] / 2
-            C[K + j][i] = B[i][j] / 2
-    return C
+    return off_diagonal_block(B)
 
 
 def gram_margin_upper(K: int) -> tuple[Fraction, bool]:
