@@ -152,10 +152,3 @@ def decide(
     cert.status = CERTIFIED
     cert.reason = f"rigorous gap {cert.gap:.3e} <= {tol:.3e}"
     return cert
-
-
-def not_applicable(method: str, reason: str, **extra: Any) -> Certificate:
-    cert = Certificate(method=method, status=NOT_APPLICABLE, rigorous=False, reason=reason)
-    for key, value in extra.items():
-        setattr(cert, key, value)
-    return cert
