@@ -10,6 +10,9 @@ Status rules (never a false certificate):
                         at most ``rel_tol`` (no absolute floor: a tiny optimum needs
                         equally tiny gaps), and the claimed optimal value lies in [L, U]
                         up to the same tolerance;
+* ``conditional``    -- the bounds meet as for ``certified``, but the lower bound rests on
+                        an assumption of kind ``reduction`` (a statement that implies the
+                        minimizer's structure, e.g. the paper's own main theorem);
 * ``refuted``        -- the claim is rigorously false: a feasible point has value below
                         the claimed optimum, or the lower bound exceeds it;
 * ``not-applicable`` -- the theorem's hypotheses fail (the reason is given);
@@ -27,9 +30,44 @@ import flint
 DEFAULT_REL_TOL = 1e-9
 
 CERTIFIED = "certified"
+CONDITIONAL = "conditional"
 REFUTED = "refuted"
 INCONCLUSIVE = "inconclusive"
 NOT_APPLICABLE = "not-applicable"
+
+#: statuses that are proved; ``Certificate.rigorous`` is true exactly for these
+PROVED = (CERTIFIED, REFUTED)
+
+#: assumption kinds: a ``lemma`` is a proven statement that does not imply the structure
+#: under test (Jensen, the factorization identity, von Neumann); a ``reduction`` implies
+#: the minimizer's structure (e.g. a paper's main theorem) and makes a certificate
+#: ``conditional``.
+LEMMA = "lemma"
+REDUCTION = "reduction"
+ASSUMPTION_KINDS = (LEMMA, REDUCTION)
+
+
+@dataclass(frozen=True)
+class Assumption:
+    """One statement a lower bound rests on: ``{"text", "kind", "reference"}``."""
+
+    text: str
+    kind: str
+    reference: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in ASSUMPTION_KINDS:
+            raise ValueError(f"assumption kind must be one of {ASSUMPTION_KINDS}, "
+                             f"got {self.kind!r}")
+
+    def as_dict(self) -> dict[str, str]:
+        return {"text": self.text, "kind": self.kind, "reference": self.reference}
+
+
+def as_assumption(item: Assumption | str) -> Assumption:
+    """An untyped string is treated as a ``reduction``: unclassified assumptions must never
+    yield ``certified``."""
+    return item if isinstance(item, Assumption) else Assumption(item, REDUCTION, "")
 
 
 def lower_end(x: flint.arb) -> float:
@@ -62,9 +100,17 @@ class Certificate:
     lower_bound: float | None = None
     upper_bound: float | None = None
     gap: float | None = None
-    assumptions: list[str] = field(default_factory=list)
+    assumptions: list[Assumption] = field(default_factory=list)
     reason: str = ""
     details: dict[str, Any] = field(default_factory=dict)
+    #: where each bound comes from ("exact dual point", "interval value of an explicit
+    #: point", "exact root isolation", "float solver value (not rigorous)", ...)
+    lower_bound_source: str = ""
+    upper_bound_source: str = ""
+    #: exact data a proof file needs (see ncproofs.check); None when not exportable
+    proof: dict[str, Any] | None = None
+    #: certified geometry of the minimizers (uniqueness, radius r(eps), NC bounds)
+    structure: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -74,8 +120,11 @@ class Certificate:
             "gap": self.gap,
             "rigorous": self.rigorous,
             "status": self.status,
-            "assumptions": list(self.assumptions),
+            "assumptions": [as_assumption(a).as_dict() for a in self.assumptions],
+            "lower_bound_source": self.lower_bound_source,
+            "upper_bound_source": self.upper_bound_source,
             "reason": self.reason,
+            "structure": self.structure,
             "details": self.details,
         }
 
@@ -86,22 +135,58 @@ def decide(
     lower: flint.arb | None,
     upper: flint.arb | None,
     claimed: flint.arb | None,
-    assumptions: list[str] | None = None,
+    assumptions: list[Assumption | str] | None = None,
     rel_tol: float = DEFAULT_REL_TOL,
     details: dict[str, Any] | None = None,
+    lower_source: str = "",
+    upper_source: str = "interval value of an explicit point",
+    proof: dict[str, Any] | None = None,
 ) -> Certificate:
     """Combine a rigorous lower bound, a rigorous upper bound (value of an explicit
-    feasible point) and the claimed optimal value into a certificate."""
+    feasible point) and the claimed optimal value into a certificate.
+
+    ``rigorous`` is true exactly when the status is proved (``certified``/``refuted``).
+    A lower bound resting on a ``reduction`` can give at most ``conditional``, and can
+    never refute a claim by itself."""
+    typed = [as_assumption(a) for a in (assumptions or [])]
+    cert = _decide_bounds(method=method, lower=lower, upper=upper, claimed=claimed,
+                          assumptions=typed, rel_tol=rel_tol, details=details)
+    cert.lower_bound_source = lower_source if lower is not None else ""
+    cert.upper_bound_source = upper_source if upper is not None else ""
+    cert.proof = proof
+    conditional_on = [a.text for a in typed if a.kind == REDUCTION]
+    if conditional_on and cert.status == CERTIFIED:
+        cert.status = CONDITIONAL
+        cert.reason += "; the lower bound rests on a reduction: " + "; ".join(conditional_on)
+    elif conditional_on and cert.status == REFUTED and cert.details.get("refuted_by") == "lower":
+        cert.status = INCONCLUSIVE
+        cert.reason = ("the lower bound exceeds the claim, but it rests on a reduction ("
+                       + "; ".join(conditional_on) + "): not a proof")
+    cert.rigorous = cert.status in PROVED
+    return cert
+
+
+def _decide_bounds(
+    *,
+    method: str,
+    lower: flint.arb | None,
+    upper: flint.arb | None,
+    claimed: flint.arb | None,
+    assumptions: list[Assumption],
+    rel_tol: float,
+    details: dict[str, Any] | None,
+) -> Certificate:
+    """The status from the bounds alone (assumptions are weighed by :func:`decide`)."""
     details = dict(details or {})
     lb = lower_end(lower) if lower is not None else None
     ub = upper_end(upper) if upper is not None else None
     cert = Certificate(
         method=method,
         status=INCONCLUSIVE,
-        rigorous=lower is not None and upper is not None,
+        rigorous=False,
         lower_bound=lb,
         upper_bound=ub,
-        assumptions=list(assumptions or []),
+        assumptions=list(assumptions),
         details=details,
     )
     if (lb is not None and not math.isfinite(lb)) or (ub is not None and not math.isfinite(ub)):
@@ -137,6 +222,7 @@ def decide(
             return cert
         if lb is not None and lb > c_hi + tol:
             cert.status = REFUTED
+            details["refuted_by"] = "lower"
             cert.reason = f"the rigorous lower bound {lb!r} exceeds the claimed optimum {c_hi!r}"
             return cert
     if lb is None or ub is None:

@@ -42,12 +42,16 @@ class ClosedForm:
     steps: list[DerivationStep] = field(default_factory=list)
     applicable: bool = True
     reason: str = ""
+    #: "closed-form" (a formula from the paper or our derivation) or "numeric" (a
+    #: relaxation optimum, a search's best point): only a closed form can be refuted
+    kind: str = "closed-form"
 
     def as_dict(self) -> dict[str, Any]:
         obj = None if self.objective is None else float(sp.N(self.objective, 30))
         return {
             "objective": obj,
             "objective_exact": None if self.objective is None else str(self.objective),
+            "kind": self.kind,
             "regime": self.regime,
             "minimizer": self.minimizer,
             "applicable": self.applicable,
@@ -101,8 +105,10 @@ class Theorem:
         *,
         method: str,
         lower: Any,
-        assumptions: list[str],
+        assumptions: list[Any],
         details: dict[str, Any],
+        lower_source: str = "",
+        proof: dict[str, Any] | None = None,
     ) -> Certificate:
         """The common end of ``certify``: the lower bound against the interval value of the
         explicit point and the claimed value (:func:`decide`).  Without a point of the
@@ -111,14 +117,16 @@ class Theorem:
         claimed = None if closed.objective is None else sympy_to_arb(closed.objective)
         if closed.point is None:
             cert = decide(method=method, lower=lower, upper=None, claimed=claimed,
-                          assumptions=assumptions, details=details)
+                          assumptions=assumptions, details=details,
+                          lower_source=lower_source, proof=proof)
             if cert.status == REFUTED:
                 cert.reason += f"; also not applicable: {closed.reason}"
             else:
                 cert.status, cert.reason = NOT_APPLICABLE, closed.reason
             return cert
         return decide(method=method, lower=lower, upper=self.upper_bound(spec, closed.point),
-                      claimed=claimed, assumptions=assumptions, details=details)
+                      claimed=claimed, assumptions=assumptions, details=details,
+                      lower_source=lower_source, proof=proof)
 
     def numeric_upper_bound(self, spec: UFMSpec, point: dict[str, np.ndarray]) -> Any | None:
         """Rigorous (arb) value of the original objective at a numeric solution, or None
