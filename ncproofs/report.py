@@ -30,19 +30,39 @@ def params_text(params: dict[str, Any]) -> str:
     )
 
 
+def _with_source(value: float | None, source: str | None) -> str:
+    return _fmt(value) + (f"  [{source}]" if value is not None and source else "")
+
+
+def assumptions_text(assumptions: list[Any]) -> str:
+    """'2 lemmas; REDUCTION: ...' -- every reduction in full (it makes the result
+    conditional), lemmas counted (their statements are in the JSON and the docs)."""
+    typed = [a if isinstance(a, dict) else {"text": str(a), "kind": "reduction"}
+             for a in assumptions]
+    lemmas = sum(1 for a in typed if a.get("kind") == "lemma")
+    parts = [f"{lemmas} lemma{'s' if lemmas != 1 else ''}"] if lemmas else []
+    parts += [f"REDUCTION: {a['text']}" for a in typed if a.get("kind") != "lemma"]
+    return "; ".join(parts)
+
+
 def verify_text(r: dict[str, Any]) -> str:
     """PEPit-style block: theory, certificate and computation side by side."""
     cf, cert, num, ver = r["closed_form"], r["certificate"], r["numeric"], r["verdict"]
     rows = [
         ("regime", cf["regime"]),
-        ("closed form f*", _fmt(cf["objective"])),
+        ("closed form f*", _fmt(cf["objective"]) + (
+            "" if cf.get("kind", "closed-form") == "closed-form"
+            else "  (numeric candidate, not a closed form)")),
         ("certificate",
          f"{cert['status']}  ({'rigorous' if cert['rigorous'] else 'not rigorous'})"),
-        ("  lower bound", _fmt(cert["lower_bound"])),
-        ("  upper bound", _fmt(cert["upper_bound"])),
+        ("  lower bound", _with_source(cert["lower_bound"], cert.get("lower_bound_source"))),
+        ("  upper bound", _with_source(cert["upper_bound"], cert.get("upper_bound_source"))),
         ("  gap", _fmt(cert["gap"], 3)),
-        ("  reason", cert["reason"]),
     ]
+    rests_on = assumptions_text(cert.get("assumptions", []))
+    if rests_on:
+        rows.append(("  rests on", rests_on))
+    rows.append(("  reason", cert["reason"]))
     relax = cert.get("details", {}).get("relaxation")
     if relax:
         rows.append(("  relaxation (cvxpy)",

@@ -6,15 +6,32 @@ certificate, numeric, landscape, verdict.  Field names are part of the public co
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any
 
-from .certify.certificate import CERTIFIED, NOT_APPLICABLE, REFUTED, Certificate, upper_end
+from .certify.certificate import (
+    CERTIFIED,
+    CONDITIONAL,
+    NOT_APPLICABLE,
+    REFUTED,
+    Certificate,
+    upper_end,
+)
 from .theorems.base import BROKEN, ClosedForm, get_theorem, load_all
 
 #: numeric objective may exceed the certified optimum by this much (relative) and still
 #: count as agreeing: L-BFGS stops at gradient norm ~1e-10, which moves f by far less.
+#: Purely relative (no absolute floor): at f* ~ 1e-11 a 4 % difference must not "agree".
 NUMERIC_REL_TOL = 1e-8
+#: how far (relative) a float numeric value must be below the candidate before it is
+#: reported at all (numeric-below-claim); a rigorous value decides refuted/improved
+NUMERIC_BELOW_FACTOR = 100
+
+
+def relative_difference(value: float, reference: float) -> float | None:
+    """(value - reference)/|reference|; None when the reference is 0 (no relative scale)."""
+    return None if reference == 0 else (value - reference) / abs(reference)
 
 
 def make_verdict(
@@ -28,37 +45,74 @@ def make_verdict(
     status: ``agree`` (certified and the numeric optimum matches), ``certified`` (no
     numeric run), ``numeric-suboptimal`` (certified, but every start stopped above the
     optimum), ``inconsistent`` (numeric value below a rigorous lower bound: a bug),
-    ``refuted``, ``not-applicable``, ``inconclusive``.
+    ``conditional`` (the bounds meet but the lower bound rests on a reduction),
+    ``refuted`` (a closed-form claim is rigorously false), ``improved`` (the search found a
+    point whose interval value is below the tool's own *numeric* candidate -- not a
+    refutation of anything published; ``improved_value`` is that rigorous value),
+    ``numeric-below-claim`` (a float value below the claim, not verified rigorously),
+    ``not-applicable``, ``inconclusive``.
+
+    Every comparison is relative to the magnitudes involved (no absolute floor).
     """
     out: dict[str, Any] = {}
+    numeric_kind = closed.kind == "numeric"
     f_closed = None if closed.objective is None else float(closed.objective.evalf(30))
     f_num = None if numeric is None else numeric["objective"]
     if f_closed is not None and f_num is not None:
         out["numeric_minus_closed_form"] = f_num - f_closed
-        out["relative_difference"] = (f_num - f_closed) / max(1.0, abs(f_closed))
-    tol = NUMERIC_REL_TOL * max(1.0, abs(f_closed if f_closed is not None else (f_num or 0.0)))
+        out["relative_difference"] = relative_difference(f_num, f_closed)
+    scale = max((abs(x) for x in (f_closed, f_num, cert.lower_bound, cert.upper_bound)
+                 if x is not None and math.isfinite(x)), default=0.0)
+    tol = NUMERIC_REL_TOL * scale
+
+    def numeric_vs_bounds(agree: str, higher: str) -> tuple[str, str] | None:
+        """The certified/conditional comparison of the numeric value with the bounds."""
+        if f_num is None:
+            return None
+        if cert.upper_bound is not None and f_num <= cert.upper_bound + tol:
+            return "agree", agree
+        return "numeric-suboptimal", higher
+
     if cert.status == CERTIFIED:
         if f_num is None:
             status, text = "certified", "closed form certified; no numeric run"
         elif cert.lower_bound is not None and f_num < cert.lower_bound - tol:
             status, text = "inconsistent", "numeric value below the rigorous lower bound"
-        elif cert.upper_bound is not None and f_num <= cert.upper_bound + tol:
-            status, text = "agree", "closed form, certificate and numeric solve agree"
         else:
-            status, text = "numeric-suboptimal", "certified; the numeric solve stopped higher"
-    elif cert.status == REFUTED:
+            status, text = numeric_vs_bounds(
+                "closed form, certificate and numeric solve agree",
+                "certified; the numeric solve stopped higher")
+    elif cert.status == REFUTED and not numeric_kind:
         status, text = "refuted", cert.reason
     elif cert.status == NOT_APPLICABLE:
         status, text = "not-applicable", cert.reason
-    elif f_closed is not None and f_num is not None and f_num < f_closed - 100 * tol:
+    elif (f_closed is not None and f_num is not None
+          and f_num < f_closed - NUMERIC_BELOW_FACTOR * tol):
         if numeric_upper is not None and numeric_upper < f_closed - tol:
-            status = "refuted"
-            text = (f"the numeric solution's value, enclosed in interval arithmetic, is at "
-                    f"most {numeric_upper!r} < claimed optimum {f_closed!r}")
+            if numeric_kind:
+                status = "improved"
+                out["improved_value"] = numeric_upper
+                text = (f"the numeric solve found a point whose value, enclosed in interval "
+                        f"arithmetic, is at most {numeric_upper!r} < the tool's own numeric "
+                        f"candidate {f_closed!r}: a better point, not a refutation of a claim")
+            else:
+                status = "refuted"
+                text = (f"the numeric solution's value, enclosed in interval arithmetic, is "
+                        f"at most {numeric_upper!r} < claimed optimum {f_closed!r}")
         else:
             status = "numeric-below-claim"
-            text = (f"the numeric solve found {f_num!r} below the claimed optimum "
+            text = (f"the numeric solve found {f_num!r} below the "
+                    f"{'numeric candidate' if numeric_kind else 'claimed optimum'} "
                     f"{f_closed!r} (float value, not verified rigorously)")
+    elif cert.status == CONDITIONAL:
+        status = "conditional"
+        compared = numeric_vs_bounds("the numeric solve agrees",
+                                     "the numeric solve stopped higher")
+        text = cert.reason + ("" if compared is None else f"; {compared[1]}")
+        if compared is not None:
+            out["numeric"] = compared[0]
+    elif cert.status == REFUTED:  # of a numeric candidate: decide() callers must not do this
+        status, text = "improved", "the numeric candidate was improved: " + cert.reason
     else:
         status, text = "inconclusive", cert.reason
     out.update(status=status, summary=text)

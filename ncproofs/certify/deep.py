@@ -24,17 +24,11 @@ import numpy as np
 
 from ..losses import Loss
 from .intervals import arb_matrix, arb_of, arb_sum_squares
+from .provenance import DEPTH_FACTORIZATION
 from .upper import interval_data_term
 
-DEPTH_IDENTITY = (
-    "depth-L factorization inequality: for any factorization M = W_L ... W_1 G (any inner "
-    "widths), sum_l lam_l/2 |W_l|^2 + lam_H/2 |G|^2 >= ((L+1)/2) (lam_H prod_l lam_l)^(1/(L+1))"
-    " sum_i sigma_i(M)^(2/(L+1)), with equality for the balanced factorization when the "
-    "width is >= rank M (AM-GM plus Hoelder's inequality for Schatten quasi-norms, "
-    "|AB|_{S_p} <= |A|_{S_p1} |B|_{S_p2}, 1/p = 1/p1 + 1/p2; the reduction of Dang et al. "
-    "2023, arXiv 2301.00437, Sec. 3 and Appendix, and Shang, Liu & Cheng 2016, "
-    "'Unified scalable equivalent formulations for Schatten quasi-norms')"
-)
+#: the depth-L factorization inequality every deep lower bound rests on (a lemma)
+DEPTH_IDENTITY = DEPTH_FACTORIZATION
 
 
 def _relu_arb(x: flint.arb) -> flint.arb:
@@ -163,7 +157,7 @@ def interval_minimize_1d(
     nodes = 0
     while heap and nodes < max_nodes:
         low, u, v = heap[0]
-        if best_up - low <= rel_tol * max(1.0, abs(best_up)):
+        if best_up - low <= rel_tol * abs(best_up):  # purely relative (no floor)
             break
         heapq.heappop(heap)
         m = 0.5 * (u + v)

@@ -29,6 +29,7 @@ import torch
 
 from ..certify.deep import interval_objective_deep
 from ..certify.power_scalar import PowerScalar
+from ..certify.provenance import FROBENIUS_RELU
 from ..losses import Loss, get_loss
 from ..solve.deep import solve_deep
 from ..spec import SpecError, param
@@ -208,7 +209,4 @@ def frobenius_scalar(spec: DUFMSpec) -> PowerScalar:
                        m=spec.L + 1)
 
 
-FROBENIUS_ASSUMPTIONS = [
-    "|max(A,0)|_F <= |A|_F and |AB|_F <= |A|_F |B|_F, so |Z|_F <= |H|_F prod_l |W_l|_F",
-    "AM-GM on the L+1 weight-decay terms; reverse triangle |Z - Y|_F >= ||Z|_F - sqrt(N)|",
-]
+FROBENIUS_ASSUMPTIONS = [FROBENIUS_RELU]

@@ -71,6 +71,12 @@ from ..certify.deep import (
     interval_objective_deep,
 )
 from ..certify.intervals import arb_of
+from ..certify.provenance import (
+    INTERVAL_BRANCH_AND_BOUND,
+    PERMUTATION_AVERAGING,
+    SEARCH_POINT,
+    jensen_fixed_weights,
+)
 from ..derive.reduction import DerivationStep
 from ..geometry import helmert_basis
 from ..losses import get_loss
@@ -266,7 +272,7 @@ class DeepLinearCE(Theorem):
                                      f"(got {why})")
         psi = candidate_scalar(spec)
         enclosure, a_star = psi.minimum()
-        a_float = a_star if float(enclosure.mid()) < math.log(spec.K) - 1e-15 else 0.0
+        a_float = a_star if float(enclosure.mid()) < math.log(spec.K) * (1 - 1e-15) else 0.0
         point = etf_point(spec, a_float)
         at = (float(psi.B_arb().mid()) * a_float ** (2 / (spec.L + 1))
               + math.log1p((spec.K - 1) * math.exp(-a_float))) if a_float > 0 else None
@@ -304,11 +310,7 @@ class DeepLinearCE(Theorem):
         assert isinstance(spec, DeepLinearSpec)
         method = ("deep-collapse candidate (interval branch and bound) vs random-start search "
                   "of the full problem (refutation); Schatten-p subadditivity lower bound")
-        assumptions = [
-            DEPTH_IDENTITY,
-            "CE is convex in the features for fixed linear weights, so class means are optimal",
-            "permutation averaging of the convex data term over a nuclear-norm ball",
-        ]
+        assumptions = [DEPTH_IDENTITY, jensen_fixed_weights("CE"), PERMUTATION_AVERAGING]
         if not closed.applicable:
             return Certificate(method=method, status=NOT_APPLICABLE, rigorous=False,
                                reason=closed.reason, assumptions=assumptions)
@@ -331,9 +333,8 @@ class DeepLinearCE(Theorem):
         # candidate vs the best point found: refuted when decide() says the found point is
         # lower (its own tolerance; no separate pre-check that could disagree with it)
         cert = decide(method=method, lower=None, upper=found_upper, claimed=cand_enclosure,
-                      assumptions=assumptions, details=details)
-        if cert.status == REFUTED:
-            cert.rigorous = True  # interval value of the point vs the candidate's lower end
+                      assumptions=assumptions, details=details, upper_source=SEARCH_POINT)
+        if cert.status == REFUTED:  # interval value of the point vs the candidate's lower end
             layers = layer_metrics(res.objective, best, target="etf")
             gain = 100 * (float(cand_enclosure.mid()) - upper_end(found_upper)) / float(
                 cand_enclosure.mid())
@@ -346,7 +347,8 @@ class DeepLinearCE(Theorem):
                            f"features) is {gain:.3g}% below deep collapse; saved to {path}")
             return cert
         cert = decide(method=method, lower=lower, upper=cand_upper, claimed=cand_enclosure,
-                      assumptions=assumptions, details=details)
+                      assumptions=assumptions, details=details,
+                      lower_source=INTERVAL_BRANCH_AND_BOUND)
         lb, ub = cert.lower_bound, cert.upper_bound
         if (cert.status == INCONCLUSIVE and lb is not None and ub is not None
                 and math.isfinite(lb) and math.isfinite(ub)

@@ -53,6 +53,7 @@ import sympy as sp
 
 from ..certify.certificate import NOT_APPLICABLE, Certificate, decide
 from ..certify.deep import DEPTH_IDENTITY, balanced_factorization, interval_objective_deep
+from ..certify.provenance import CENTRED_BIAS, EXACT_ROOTS, VON_NEUMANN, jensen_fixed_weights
 from ..derive.deep_scalar import DeepScalar, max_ratio, tie_ratio
 from ..derive.reduction import DerivationStep
 from ..losses import get_loss
@@ -285,11 +286,9 @@ class DeepLinearMSE(Theorem):
         method = ("exact scalar reduction: certified root isolation (flint) of each class's "
                   "stationarity polynomial vs x = 0 (lower); interval objective at the explicit "
                   "balanced W_1..W_L, H (upper)")
-        assumptions = [
-            DEPTH_IDENTITY,
-            "MSE is convex in the features for fixed weights, so class means are optimal",
-            "von Neumann's trace inequality (singular values of M vs sqrt(n_k))",
-        ]
+        assumptions = [DEPTH_IDENTITY, jensen_fixed_weights("MSE"), VON_NEUMANN]
+        if spec.bias:
+            assumptions.append(CENTRED_BIAS)
         if not closed.applicable or closed.objective is None:
             return Certificate(method=method, status=NOT_APPLICABLE, rigorous=False,
                                reason=closed.reason, assumptions=assumptions)
@@ -297,6 +296,7 @@ class DeepLinearMSE(Theorem):
         upper = self.upper_bound(spec, closed.point) if closed.point is not None else None
         return decide(method=method, lower=lower, upper=upper,
                       claimed=claimed_enclosure(closed.objective), assumptions=assumptions,
+                      lower_source=EXACT_ROOTS,
                       details=details)
 
     def solve(self, spec: UFMSpec, *, device: str = "auto", starts: int = 8,

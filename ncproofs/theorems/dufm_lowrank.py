@@ -64,6 +64,7 @@ import sympy as sp
 import torch
 
 from ..certify.certificate import NOT_APPLICABLE, REFUTED, Certificate, decide, upper_end
+from ..certify.provenance import EXACT_ROOTS, SEARCH_POINT
 from ..derive.reduction import DerivationStep
 from ..losses import get_loss
 from ..solve.deep import layer_metrics, random_init, solve_deep
@@ -321,7 +322,8 @@ class LowRankDeepUFM(Theorem):
         if fro.zero_wins and fro.decided:
             cert = decide(method="Frobenius/AM-GM lower bound (any point, any d); interval "
                           "objective of W = H = 0", lower=fro.value, upper=cand_upper,
-                          claimed=claimed, assumptions=FROBENIUS_ASSUMPTIONS, details=details)
+                          claimed=claimed, assumptions=FROBENIUS_ASSUMPTIONS, details=details,
+                          lower_source=EXACT_ROOTS + " (Frobenius bound)")
             return cert
         # stop the search at the first stage that is clearly below the DNC enclosure
         search_kw.setdefault("stop_below", float(cand.lower()) * (1 - 1e-7))
@@ -336,14 +338,13 @@ class LowRankDeepUFM(Theorem):
                              "rigorous_value_upper": upper_end(found_val),
                              "start_values": found["values"], "origins": found["origins"]}
         cert = decide(method=method, lower=None, upper=found_val, claimed=claimed,
-                      assumptions=[], details=details)
+                      assumptions=[], details=details, upper_source=SEARCH_POINT)
         if cert.status == REFUTED:
             layers = feature_structure(found["objective"], found["point"])
             ranks = [e["rank"] for e in layers]
             c_mid = float(sp.N(closed.objective))
             gain = 100 * (c_mid - upper_end(found_val)) / abs(c_mid)
             path = self._save(spec, found["point"], ranks, found_val, c_mid)
-            cert.rigorous = True  # interval value of an explicit point below the candidate
             cert.details.update(improvement_percent=gain, saved_point=str(path),
                                 feature_ranks=ranks, layers=layers)
             cert.reason = (f"a point found by the search ({found['best_origin']} start; "

@@ -52,6 +52,14 @@ import sympy as sp
 from ..certify.certificate import NOT_APPLICABLE, REFUTED, Certificate, decide
 from ..certify.intervals import sympy_to_arb
 from ..certify.power_scalar import PowerScalar
+from ..certify.provenance import (
+    DEPTH_FACTORIZATION,
+    EXACT_ROOTS,
+    SEARCH_POINT,
+    SUKENIK_BINARY,
+    VON_NEUMANN,
+    jensen,
+)
 from ..derive.reduction import DerivationStep
 from ..losses import get_loss
 from ..spec import SpecError, UFMSpec, param
@@ -107,8 +115,9 @@ class ExtendedUFM(Theorem):
                     "lam_H": "5e-3", "relu": "false"}, "expect": "certified"},
         {"params": {"K": 3, "n": 2, "d": 4, "lam_W": "0.2", "lam_W1": "0.2",
                     "lam_H": "0.2", "relu": "false"}, "expect": "certified"},
+        # ReLU, K = 2: the lower bound rests on Súkeník et al.'s Theorem 3.1 (a reduction)
         {"params": {"K": 2, "n": 3, "d": 3, "lam_W": "1e-2", "lam_W1": "2e-2",
-                    "lam_H": "1e-2", "relu": "true"}, "expect": "certified"},
+                    "lam_H": "1e-2", "relu": "true"}, "expect": "conditional"},
         {"params": {"K": 3, "n": 1, "d": 3, "lam_W": "1e-2", "lam_W1": "1e-2",
                     "lam_H": "1e-2", "relu": "true"}, "expect": "inconclusive"},
         {"params": {"K": 4, "n": 2, "d": 3, "lam_W": "1e-2", "lam_W1": "1e-2",
@@ -204,12 +213,9 @@ class ExtendedUFM(Theorem):
     def certify(self, spec: EUFMSpec, closed: ClosedForm) -> Certificate:
         method = ("exact root isolation of the scalar reduction (lower); interval objective "
                   "at the explicit orthogonal point (upper)")
-        assumptions = [
-            "MSE is convex in the logits: class-mean features are optimal (Jensen)",
-            "depth-3 factorization identity: min{sum lam_l/2|W_l|^2 : W2 W1 H = Z} = "
-            "(3/2)(lam_W lam_W1 lam_H)^(1/3) sum_i sigma_i(Z)^(2/3), any d",
-            "von Neumann trace inequality (|M - I|^2 >= sum (sigma_i - 1)^2)",
-        ]
+        # linear model: Jensen, the depth-3 factorization inequality (L = 2 weight layers
+        # and H) and von Neumann -- all lemmas
+        assumptions = [jensen("MSE"), DEPTH_FACTORIZATION, VON_NEUMANN]
         if not closed.applicable or closed.point is None:
             return Certificate(method=method, status=NOT_APPLICABLE, rigorous=False,
                                reason=closed.reason, assumptions=assumptions)
@@ -224,32 +230,31 @@ class ExtendedUFM(Theorem):
                                    "zero_wins": res.zero_wins}
         if not spec.relu:
             return decide(method=method, lower=lower, upper=upper, claimed=claimed,
-                          assumptions=assumptions, details=details)
+                          assumptions=assumptions, details=details, lower_source=EXACT_ROOTS)
         details["linear_lower_bound_for_relu"] = {
             "value": float(lower.mid()), "rigorous": False,
             "why": "valid for the linear model; for the ReLU model it is the claim itself"}
         if spec.K == 2:
-            assumptions.append(
-                "Súkeník, Mondelli & Lampert (NeurIPS 2023), Theorem 3.1: for K = 2 every "
-                "global minimizer of the deep ReLU UFM (here L = 2) is DNC-structured with "
-                "orthogonal nonnegative class means, so the ReLU optimum equals the scalar "
-                "reduction's (not re-proved here)")
+            # for the ReLU model the scalar bound IS the claim: it rests on Súkeník et al.'s
+            # Theorem 3.1 (the binary deep UFM with L = 2 is this model) -> conditional
             return decide(method=method + "; ReLU lower bound from Súkeník et al.'s "
                           "reduction (assumption)", lower=lower, upper=upper,
-                          claimed=claimed, assumptions=assumptions, details=details)
+                          claimed=claimed, assumptions=[SUKENIK_BINARY, *assumptions],
+                          details=details, lower_source=EXACT_ROOTS + " (under the reduction)")
+        # no lower bound below: nothing is assumed
         search = self.search_lower(spec, closed)
         details["search"] = search.summary
         if search.value is not None:
             cert = decide(method=method + "; multi-start search for a lower ReLU point",
                           lower=None, upper=search.value, claimed=claimed,
-                          assumptions=assumptions, details=details)
+                          assumptions=[], details=details, upper_source=SEARCH_POINT)
             if cert.status == REFUTED:
                 cert.details["lower_point"] = search.structure(float(sp.N(closed.objective)))
                 cert.details["lower_point"]["params"] = {
                     k: v.tolist() for k, v in search.params.items()}
                 return cert
         cert = decide(method=method + "; no rigorous ReLU lower bound", lower=None,
-                      upper=upper, claimed=claimed, assumptions=assumptions, details=details)
+                      upper=upper, claimed=claimed, assumptions=[], details=details)
         cert.reason = ("ReLU model, K >= 3: rigorous upper bound only (the ReLU optimum is <= "
                        "the linear one); the reverse inequality is the paper's claim and no "
                        f"lower point was found in {SEARCH_STARTS} seeded starts")

@@ -55,6 +55,7 @@ import sympy as sp
 
 from ..certify.certificate import Certificate
 from ..certify.pal_dual import pal_spectral_norm_sq, pal_symmetric_bound
+from ..certify.provenance import EXACT_DUAL, FACTORIZATION, WEAK_DUALITY, jensen
 from ..certify.relaxation import solve_relaxation
 from ..certify.upper import interval_objective
 from ..derive.reduction import DerivationStep
@@ -371,12 +372,9 @@ class MultiLabelCrossEntropy(Theorem):
     def certify(self, spec: MultiLabelSpec, closed: ClosedForm) -> Certificate:
         method = ("relaxation on per-label-set mean logits + exact symmetric PAL dual (lower); "
                   "interval objective at the explicit point (upper)")
-        assumptions = [
-            "PAL is convex in the logits (Jensen: per-label-set mean features are optimal)",
-            "factorization identity min{lam_W/2|W|^2 + lam_H/2|H|^2 : WH = Z} = "
-            "sqrt(lam_W lam_H)|Z|_*, valid for every d",
-            "every label set of size 1..m present, with a count depending on its size only",
-        ]
+        # (every label set of size 1..m present, count by size: the problem's data, fixed
+        # by the spec -- a hypothesis of the theorem, not an assumption of the bound)
+        assumptions = [jensen("PAL (pick-all-label CE)"), FACTORIZATION, WEAK_DUALITY]
         _, a = self._margins(spec)
         q = self.dual_q(spec, a)
         lower = pal_symmetric_bound(spec.K, spec.sizes, spec.n, q, spec.lam_W, spec.lam_H)
@@ -390,7 +388,8 @@ class MultiLabelCrossEntropy(Theorem):
                                      "rigorous": False,
                                      "rank": int(np.linalg.matrix_rank(relax.M, tol=1e-6))}
         return self.conclude(spec, closed, method=method, lower=lower.value,
-                             assumptions=assumptions, details=details)
+                             assumptions=assumptions, details=details,
+                             lower_source=EXACT_DUAL)
 
     def upper_bound(self, spec: MultiLabelSpec, point: ExplicitPoint) -> Any:
         a = point.arrays

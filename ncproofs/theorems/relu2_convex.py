@@ -49,6 +49,7 @@ import sympy as sp
 
 from ..certify.certificate import NOT_APPLICABLE, Certificate, decide
 from ..certify.intervals import sympy_to_arb
+from ..certify.provenance import EXPLICIT_POINT, INTERVAL_DUAL, RELU2_WEAK_DUALITY
 from ..derive.reduction import DerivationStep
 from ..solve import relu2
 from ..spec import SpecError, UFMSpec, _range_text, param
@@ -239,9 +240,9 @@ class ReluTwoLayerConvex(Theorem):
         X, y = dataset(spec)
         beta = spec.lam_W
         complete = spec.patterns == "complete"
-        assumptions = ["Pilanci & Ergen 2020, Thm 1: the convex program equals p(m) for m >= "
-                       "m* (used only for the claim that the optimum is attained); the lower "
-                       "bound itself is weak duality, valid for every width"]
+        # the lower bound is weak duality, valid for every width; Pilanci & Ergen's exactness
+        # (convex program = p(m) for m >= m*) is not used: the upper bound is an explicit net
+        assumptions = [RELU2_WEAK_DUALITY]
         try:
             pats = relu2.enumerate_patterns(X) if complete else relu2.sample_patterns(
                 X, spec.samples, spec.seed)
@@ -293,7 +294,8 @@ class ReluTwoLayerConvex(Theorem):
             method = ("sampled activation patterns: the network is feasible (upper bound); no "
                       "lower bound (an incomplete pattern set bounds nothing from below)")
         return decide(method=method, lower=lower, upper=upper, claimed=claimed,
-                      assumptions=assumptions, details=details)
+                      assumptions=assumptions, details=details, lower_source=INTERVAL_DUAL,
+                      upper_source=EXPLICIT_POINT + f" (a network of width {net.width})")
 
     def solve(self, spec: Relu2Spec, *, device: str = "auto", starts: int = 8,
               seed: int = 0) -> NumericResult:

@@ -46,6 +46,7 @@ import sympy as sp
 
 from ..certify.certificate import NOT_APPLICABLE, Certificate
 from ..certify.gram import GramCEDual, interval_sphere_objective, solve_gram_relaxation
+from ..certify.provenance import EXACT_DUAL, GRAM_RELAXATION, WEAK_DUALITY
 from ..derive.reduction import DerivationStep
 from ..geometry import simplex_etf
 from ..losses import get_loss
@@ -188,11 +189,7 @@ class SphereCrossEntropy(Theorem):
     def certify(self, spec: SphereSpec, closed: ClosedForm) -> Certificate:
         method = ("PSD-Gram relaxation (unit diagonal, rank dropped) + exact symmetric dual "
                   "(lower); interval objective at the normalized ETF point (upper)")
-        assumptions = [
-            "CE is convex in the logits; the logits are tau times a block of a PSD Gram "
-            "matrix with unit diagonal (rank <= d dropped: valid for every d)",
-            "balanced classes (class features may then be symmetrized without loss)",
-        ]
+        assumptions = [GRAM_RELAXATION, WEAK_DUALITY]
         details: dict[str, Any] = {}
         if not spec.balanced:
             return Certificate(method=method, status=NOT_APPLICABLE, rigorous=False,
@@ -211,7 +208,8 @@ class SphereCrossEntropy(Theorem):
             details["vsdp_dense_bound"] = {"value": float(dense.value.lower()),
                                            "rigorous": True, **dense.details}
         return self.conclude(spec, closed, method=method, lower=lower.value,
-                             assumptions=assumptions, details=details)
+                             assumptions=assumptions, details=details,
+                             lower_source=EXACT_DUAL)
 
     # ------------------------------------------------------------------ numeric
 

@@ -53,6 +53,7 @@ from ..certify.margin import (
     polygon_margin_upper,
     radon_convexity_margin_upper,
 )
+from ..certify.provenance import EXACT_LEMMA, EXPLICIT_POINT, MARGIN_LEMMAS, SEARCH_POINT
 from ..derive.reduction import DerivationStep
 from ..geometry import simplex_etf
 from ..solve.sphere import best_features, better_columns, solve_margin_code
@@ -202,18 +203,21 @@ class SphereGeneralizedCollapse(Theorem):
         K, d = spec.K, spec.d
         method = ("upper bound on the margin from exact lemmas (Gram SDP dual / "
                   "Radon-convexity / polygon); lower bound: interval margin of an explicit code")
-        assumptions = ["lemmas proved in ncproofs.certify.margin (Gram dual, Radon-convexity, "
-                       "polygon)", "tau -> infinity limit of the spherical CE model"]
+        # (the tau -> infinity limit only motivates the margin problem; the bounds are
+        # about the margin problem itself and rest on nothing else)
+        assumptions = [MARGIN_LEMMAS]
         upper_margin, upper_name = margin_upper(K, d)
         details: dict[str, Any] = {"margin_upper_bound": float(upper_margin.upper()),
                                    "margin_upper_method": upper_name}
         if closed.point is not None:
             W = closed.point.arrays["W"]
             source = "known code"
+            upper_source = EXPLICIT_POINT + " (a known code, margin in interval arithmetic)"
         else:
             code, _ = solve_margin_code(K, d, starts=4, seed=0, device="cpu")
             W = code.W
             source = "best numeric code (4 starts)"
+            upper_source = SEARCH_POINT + " (margin in interval arithmetic)"
             details["code"] = W.tolist()
         H = better_columns(W, W.T.copy(), best_features(W))
         lower_margin = code_margin(W, H)
@@ -222,7 +226,9 @@ class SphereGeneralizedCollapse(Theorem):
         details["margin_gap"] = float((upper_margin - lower_margin).upper())
         claimed = None if closed.objective is None else claimed_objective_arb(closed.objective)
         return decide(method=method, lower=-upper_margin, upper=-lower_margin,
-                      claimed=claimed, assumptions=assumptions, details=details)
+                      claimed=claimed, assumptions=assumptions, details=details,
+                      lower_source=EXACT_LEMMA + f" ({upper_name})",
+                      upper_source=upper_source)
 
     def solve(self, spec: MarginSpec, *, device: str = "auto", starts: int = 8,
               seed: int = 0) -> NumericResult:

@@ -33,9 +33,10 @@ from typing import Any
 
 import sympy as sp
 
-from ..certify.certificate import NOT_APPLICABLE, Certificate
+from ..certify.certificate import NOT_APPLICABLE, Assumption, Certificate
 from ..certify.dual import CEDual
 from ..certify.intervals import isqrt_fraction_below
+from ..certify.provenance import EXACT_DUAL, FACTORIZATION, WEAK_DUALITY, jensen
 from ..certify.relaxation import solve_relaxation
 from ..derive.reduction import DerivationStep, SymmetricReduction
 from ..geometry import simplex_etf
@@ -119,7 +120,7 @@ def certify_symmetric_ce(
     *,
     smoothing: Fraction,
     method: str,
-    assumptions: list[str],
+    assumptions: list[Assumption],
 ) -> Certificate:
     """The certificate of the balanced (label-smoothed) CE theorems (ufm-ce: alpha = 0,
     ufm-ls): the exact symmetric dual point q = alpha/K + t below the threshold
@@ -143,7 +144,7 @@ def certify_symmetric_ce(
                                  spec.lam_b, spec.bias)
         details["relaxation"] = relax.as_details()
     return theorem.conclude(spec, closed, method=method, lower=lower.value,
-                            assumptions=assumptions, details=details)
+                            assumptions=assumptions, details=details, lower_source=EXACT_DUAL)
 
 
 @register
@@ -228,10 +229,6 @@ class UFMCrossEntropy(PlainUFMTheorem):
     def certify(self, spec: UFMSpec, closed: ClosedForm) -> Certificate:
         method = "nuclear-norm relaxation + exact symmetric dual (lower); interval objective " \
                  "at the explicit point (upper)"
-        assumptions = [
-            "CE is convex in the logits, so class-mean features are optimal (Jensen)",
-            "min{lam_W/2|W|^2 + lam_H/2|H|^2 : W H = Z} = sqrt(lam_W lam_H)|Z|_* "
-            "(factorization identity), valid for every d",
-        ]
+        assumptions = [jensen("CE"), FACTORIZATION, WEAK_DUALITY]
         return certify_symmetric_ce(self, spec, closed, smoothing=Fraction(0), method=method,
                                     assumptions=assumptions)

@@ -33,6 +33,7 @@ import torch
 
 from ..certify.certificate import Certificate, decide
 from ..certify.dual import MAX_DENSE_DUAL_K, CEDual, softmax_columns
+from ..certify.provenance import EXACT_DUAL, EXPLICIT_POINT, FACTORIZATION, WEAK_DUALITY, jensen
 from ..certify.relaxation import solve_relaxation
 from ..derive.reduction import DerivationStep
 from ..losses import get_loss
@@ -41,11 +42,7 @@ from ..spec import SpecError, UFMSpec
 from ._plain import PlainUFMTheorem, collapsed_point
 from .base import ClosedForm, register
 
-ASSUMPTIONS = [
-    "CE is convex in the logits, so class-mean features are optimal (Jensen)",
-    "min{lam_W/2|W|^2 + lam_H/2|H|^2 : W H = Z} = sqrt(lam_W lam_H)|Z D|_* "
-    "(factorization identity), valid for every d",
-]
+ASSUMPTIONS = [jensen("CE"), FACTORIZATION, WEAK_DUALITY]
 RELAXATION_CROSS_CHECK_MAX_K = 12
 
 
@@ -314,10 +311,12 @@ class UFMCEImbalanced(PlainUFMTheorem):
                                  "seconds": sol.seconds, "rigorous": False},
         }
         point = collapsed_point(sol.W, sol.H, sol.b, spec.n)
+        # kind "numeric": the best point of a local class-mean solve at width d, not a
+        # formula; it equals the relaxation optimum only when the certificate closes the gap
         closed = ClosedForm(objective=sp.Float(repr(sol.value), 17),
-                            regime="no closed form: optimum of the relaxation (numeric, "
-                                   "certified below)",
-                            minimizer=summary, point=point,
+                            regime="no closed form: best class-mean point of width d (numeric "
+                                   "candidate, certified when the dual bound meets it)",
+                            minimizer=summary, point=point, kind="numeric",
                             steps=[DerivationStep("class-mean logits Z*", sp.Matrix(Z.round(
                                 8)))])
         closed.class_means = sol  # type: ignore[attr-defined]
@@ -341,8 +340,10 @@ class UFMCEImbalanced(PlainUFMTheorem):
                                      "status": relax.status, "seconds": relax.seconds,
                                      "rigorous": False}
         upper = self.upper_bound(spec, collapsed_point(sol.W, sol.H, sol.b, spec.n))
+        # claimed=None: the candidate is our own numeric point, never a claim to refute
         cert = decide(method=method, lower=lower.value, upper=upper, claimed=None,
-                      assumptions=ASSUMPTIONS, details=details)
+                      assumptions=ASSUMPTIONS, details=details, lower_source=EXACT_DUAL,
+                      upper_source=EXPLICIT_POINT + " (the class-mean solve's best point)")
         if cert.status != "certified" and spec.d < spec.K:
             cert.reason += (f"; d = {spec.d} < K = {spec.K}: the relaxation may need rank > d "
                             "(then it is not attained in R^d)")

@@ -48,6 +48,7 @@ from ..certify.certificate import (
     decide,
 )
 from ..certify.intervals import arb_of
+from ..certify.provenance import EXACT_ROOTS, ZHOU_FOCAL
 from ..derive.reduction import DerivationStep
 from ..derive.roots import RootIsolation, isolate_roots
 from ..geometry import simplex_etf
@@ -61,12 +62,12 @@ from .ufm_ce import etf_scales
 
 LANDSCAPE_MAX_PARAMS = 400
 
-ASSUMPTIONS = [
-    "Zhou et al. (NeurIPS 2022), Theorem 3.1: every global minimizer of the focal-loss UFM "
-    "with weight decay is simplex-ETF collapsed (W rows a simplex ETF, h_k proportional to "
-    "w_k, constant bias), so min f = min_{a >= 0} g(a); the lower bound is rigorous for g",
-    "the focal loss is NOT convex in the logits: no convex-relaxation lower bound is claimed",
-]
+#: the lower bound is rigorous for the reduced problem g only: it assumes the paper's own
+#: main theorem (every global minimizer is simplex-ETF collapsed), so every certificate of
+#: this theorem is at most ``conditional`` (the upper bound needs no assumption)
+ASSUMPTIONS = [ZHOU_FOCAL]
+LOWER_SOURCE = EXACT_ROOTS + " (every stationary margin, interval arithmetic)"
+
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -206,14 +207,15 @@ class UFMFocal(PlainUFMTheorem):
     spec_type = FocalSpec
     loss_name = "focal"
     metric_target = "etf"
+    # every case is `conditional`: the lower bound assumes Zhou et al.'s Theorem 3.1
     default_cases = (
         {"params": {"K": 4, "n": 3, "d": 5, "lam_W": "3e-3", "lam_H": "7e-3", "gamma": "2"},
-         "expect": "certified"},
+         "expect": "conditional"},
         {"params": {"K": 3, "n": 2, "d": 2, "lam_W": "0.5", "lam_H": "0.5", "gamma": "1",
-                    "bias": "false"}, "expect": "certified"},
+                    "bias": "false"}, "expect": "conditional"},
         # two stationary margins (local max, local min); the origin still wins
         {"params": {"K": 20, "n": 1, "d": 19, "lam_W": "0.06322", "lam_H": "0.06322",
-                    "gamma": "3", "bias": "false"}, "expect": "certified"},
+                    "gamma": "3", "bias": "false"}, "expect": "conditional"},
     )
 
     def loss(self, spec: UFMSpec) -> Loss:
@@ -296,7 +298,7 @@ class UFMFocal(PlainUFMTheorem):
         lower = cand.lower()
         if closed.point is None:
             cert = decide(method=method, lower=lower, upper=None, claimed=claimed,
-                          assumptions=ASSUMPTIONS, details=details)
+                          assumptions=ASSUMPTIONS, details=details, lower_source=LOWER_SOURCE)
             if cert.status == REFUTED:  # a rigorous refutation is never lost
                 cert.reason += f"; also not applicable: {closed.reason}"
             else:
@@ -304,4 +306,4 @@ class UFMFocal(PlainUFMTheorem):
             return cert
         upper = self.upper_bound(spec, closed.point)
         return decide(method=method, lower=lower, upper=upper, claimed=claimed,
-                      assumptions=ASSUMPTIONS, details=details)
+                      assumptions=ASSUMPTIONS, details=details, lower_source=LOWER_SOURCE)

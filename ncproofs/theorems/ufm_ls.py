@@ -33,6 +33,7 @@ import numpy as np
 import sympy as sp
 
 from ..certify.certificate import Certificate
+from ..certify.provenance import FACTORIZATION, WEAK_DUALITY, jensen
 from ..derive.reduction import DerivationStep, SymmetricReduction
 from ..geometry import simplex_etf
 from ..losses import LabelSmoothingCE, Loss
@@ -141,12 +142,7 @@ class UFMLabelSmoothing(PlainUFMTheorem):
     def certify(self, spec: UFMSpec, closed: ClosedForm) -> Certificate:
         method = ("nuclear-norm relaxation + exact symmetric smoothed-CE dual (lower); interval "
                   "objective at the explicit point (upper)")
-        assumptions = [
-            "label-smoothed CE is convex in the logits, so class-mean features are optimal "
-            "(Jensen)",
-            "min{lam_W/2|W|^2 + lam_H/2|H|^2 : W H = Z} = sqrt(lam_W lam_H)|Z|_* "
-            "(factorization identity), valid for every d",
-        ]
+        assumptions = [jensen("label-smoothed CE"), FACTORIZATION, WEAK_DUALITY]
         return certify_symmetric_ce(self, spec, closed, smoothing=spec.alpha, method=method,
                                     assumptions=assumptions)
 

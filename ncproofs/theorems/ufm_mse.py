@@ -44,6 +44,7 @@ import sympy as sp
 
 from ..certify.certificate import NOT_APPLICABLE, Certificate
 from ..certify.dual_mse import MSEDual
+from ..certify.provenance import EXACT_DUAL, FACTORIZATION, WEAK_DUALITY, jensen
 from ..certify.relaxation import solve_relaxation
 from ..derive.reduction import DerivationStep
 from ..spec import UFMSpec
@@ -52,11 +53,7 @@ from .base import ClosedForm, register
 
 RELAXATION_CROSS_CHECK_MAX_K = 30
 
-MSE_ASSUMPTIONS = [
-    "MSE is convex in the logits, so class-mean features are optimal (Jensen)",
-    "min{lam_W/2|W|^2 + lam_H/2|H|^2 : W H = Z} = sqrt(lam_W lam_H)|Z D|_* "
-    "(factorization identity), valid for every d; attained in R^d when d >= rank",
-]
+MSE_ASSUMPTIONS = [jensen("MSE"), FACTORIZATION, WEAK_DUALITY]
 
 
 @dataclass(frozen=True)
@@ -138,7 +135,8 @@ def certify_mse(
                                  spec.lam_b, spec.bias)
         details["relaxation"] = relax.as_details()
     return theorem.conclude(spec, closed, method=method, lower=lower.value,
-                         assumptions=MSE_ASSUMPTIONS, details=details)
+                            assumptions=MSE_ASSUMPTIONS, details=details,
+                            lower_source=EXACT_DUAL)
 
 
 @register
