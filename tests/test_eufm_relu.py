@@ -9,7 +9,7 @@ from fractions import Fraction
 import mpmath
 import pytest
 
-from ncproofs.certify.certificate import CERTIFIED
+from ncproofs.certify.certificate import CERTIFIED, CONDITIONAL
 from ncproofs.certify.power_scalar import PowerScalar
 from ncproofs.spec import SpecError
 from ncproofs.theorems.base import get_theorem
@@ -67,18 +67,23 @@ def test_linear_certified_and_numeric_agrees():
     assert abs(num.summary["objective"] - float(closed.objective)) < 1e-10
 
 
-def test_relu_k2_certified_only_with_stated_assumption():
+def test_relu_k2_only_conditional_on_the_reduction():
+    # for the ReLU model the scalar lower bound is the claim itself (Súkeník et al.'s
+    # Theorem 3.1): the bounds meet, but the result is conditional, not certified
     spec = TH.spec({**BASE, "K": 2, "d": 3, "relu": "true"})
     cert = TH.certify(spec, TH.closed_form(spec))
-    assert cert.status == CERTIFIED
-    assert any("Súkeník" in a for a in cert.assumptions)
+    assert cert.status == CONDITIONAL and not cert.rigorous
+    assert any(a.kind == "reduction" and "Súkeník" in a.text for a in cert.assumptions)
+    linear = TH.certify(TH.spec({**BASE, "K": 2, "d": 3, "relu": "false"}),
+                        TH.closed_form(TH.spec({**BASE, "K": 2, "d": 3, "relu": "false"})))
+    assert linear.status == CERTIFIED and {a.kind for a in linear.assumptions} == {"lemma"}
 
 
 @pytest.mark.parametrize("mutation", [{"scale": 1 + 1e-4}, {"regime_override": "zero"}])
 def test_mutations_do_not_certify(mutation):
     spec = TH.spec(BASE)
     cert = TH.certify(spec, TH.closed_form(spec, **mutation))
-    assert cert.status != CERTIFIED
+    assert cert.status not in (CERTIFIED, CONDITIONAL)
 
 
 def test_wrong_regime_above_threshold_does_not_certify():
