@@ -14,8 +14,10 @@ from .certify.certificate import (
     CERTIFIED,
     CONDITIONAL,
     NOT_APPLICABLE,
+    REDUCTION,
     REFUTED,
     Certificate,
+    as_assumption,
     upper_end,
 )
 from .theorems.base import BROKEN, ClosedForm, get_theorem, load_all
@@ -108,7 +110,11 @@ def make_verdict(
         status = "conditional"
         compared = numeric_vs_bounds("the numeric solve agrees",
                                      "the numeric solve stopped higher")
-        text = cert.reason + ("" if compared is None else f"; {compared[1]}")
+        reductions = [a.reference or a.text for a in map(as_assumption, cert.assumptions)
+                      if a.kind == REDUCTION]
+        text = (f"the bounds meet (gap {cert.gap:.3g}), but the lower bound assumes "
+                f"{'; '.join(reductions)} (a reduction: the claim itself)"
+                + ("" if compared is None else f"; {compared[1]}"))
         if compared is not None:
             out["numeric"] = compared[0]
     elif cert.status == REFUTED:  # of a numeric candidate: decide() callers must not do this
