@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 import numpy as np
@@ -35,12 +36,18 @@ def _with_source(value: float | None, source: str | None) -> str:
 
 
 def assumptions_text(assumptions: list[Any]) -> str:
-    """'2 lemmas; REDUCTION: ...' -- every reduction in full (it makes the result
-    conditional), lemmas counted (their statements are in the JSON and the docs)."""
+    """'lemmas L1, L2 (docs/certificates.md); REDUCTION: ...' -- every reduction in full
+    (it makes the result conditional), lemmas by label (statements in the JSON and docs)."""
     typed = [a if isinstance(a, dict) else {"text": str(a), "kind": "reduction"}
              for a in assumptions]
-    lemmas = sum(1 for a in typed if a.get("kind") == "lemma")
-    parts = [f"{lemmas} lemma{'s' if lemmas != 1 else ''}"] if lemmas else []
+    lemmas = [a for a in typed if a.get("kind") == "lemma"]
+    labels = [m.group(1) for a in lemmas
+              if (m := re.search(r"lemma (L\d+)", a.get("reference", "")))]
+    parts = []
+    if lemmas and len(labels) == len(lemmas):
+        parts.append(f"lemmas {', '.join(labels)} (docs/certificates.md)")
+    elif lemmas:
+        parts.append(f"{len(lemmas)} lemma{'s' if len(lemmas) != 1 else ''}")
     parts += [f"REDUCTION: {a['text']}" for a in typed if a.get("kind") != "lemma"]
     return "; ".join(parts)
 

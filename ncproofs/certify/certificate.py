@@ -154,7 +154,8 @@ def decide(
     cert.lower_bound_source = lower_source if lower is not None else ""
     cert.upper_bound_source = upper_source if upper is not None else ""
     cert.proof = proof
-    conditional_on = [a.text for a in typed if a.kind == REDUCTION]
+    # named by reference (the full statement is in ``assumptions``)
+    conditional_on = [a.reference or a.text for a in typed if a.kind == REDUCTION]
     if conditional_on and cert.status == CERTIFIED:
         cert.status = CONDITIONAL
         cert.reason += "; the lower bound rests on a reduction: " + "; ".join(conditional_on)
