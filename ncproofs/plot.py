@@ -151,7 +151,7 @@ def _class_sizes(v: Mapping[str, Any]) -> tuple[list[Any], Any]:
 
 def _zhu(v: Mapping[str, Any]) -> list[tuple[str, Any]]:
     t = v["t"] if "t" in v else np.sqrt(v["n"] * v["lam_W"] * v["lam_H"])
-    return [("K t = 1 (zero optimum beyond)", v["K"] * t - 1)]
+    return [(r"Zhu et al.: $Kt = 1$ (W = H = 0 beyond)", v["K"] * t - 1)]
 
 
 def _imbalanced_mse(v: Mapping[str, Any]) -> list[tuple[str, Any]]:
@@ -213,8 +213,19 @@ def _row_variables(row: Any) -> dict[str, Any]:
     return out
 
 
+def _tied(frame: Any, axis: np.ndarray) -> list[str]:
+    """Parameters equal to an axis in every row (a tied axis such as lam_W=lam_H)."""
+    out = []
+    for column in frame.columns:
+        if column.startswith("param_") and frame[column].dtype.kind in "if":
+            if np.array_equal(frame[column].to_numpy(float), axis):
+                out.append(column[len("param_"):])
+    return out
+
+
 def _draw_boundary(ax: Any, theorem: str, row: Any, x: str, y: str, xlim: tuple[float, float],
-                   ylim: tuple[float, float], xlog: bool, ylog: bool) -> list[Any]:
+                   ylim: tuple[float, float], xlog: bool, ylog: bool,
+                   tied: tuple[list[str], list[str]] = ([], [])) -> list[Any]:
     make = BOUNDARIES.get(theorem)
     if make is None:
         return []
@@ -222,7 +233,10 @@ def _draw_boundary(ax: Any, theorem: str, row: Any, x: str, y: str, xlim: tuple[
     grid_y = np.geomspace(*ylim, 300) if ylog else np.linspace(*ylim, 300)
     X, Y = np.meshgrid(grid_x, grid_y)
     variables = _row_variables(row)
-    variables[x], variables[y] = X, Y
+    for name in (x, *tied[0]):
+        variables[name] = X
+    for name in (y, *tied[1]):
+        variables[name] = Y
     if x == "ratio" or y == "ratio":
         variables["n"] = _counts(row["param_n"])
     try:
@@ -291,6 +305,7 @@ def phase_diagram(frame: Any, x: str, y: str, *, value: str | None = None,
     xlog, ylog = _use_log(x, xs), _use_log(y, ys)
     ux, uy = np.unique(xs), np.unique(ys)
     ex, ey = _edges(ux, xlog), _edges(uy, ylog)
+    tied = (_tied(frame, xs), _tied(frame, ys))
     fig, axes = plt.subplots(n_rows, n_cols, squeeze=False, sharex=True, sharey=True,
                              figsize=(1.2 + 4.2 * n_cols, 0.9 + 3.6 * n_rows))
     status_index = {s: i for i, s in enumerate(STATUS_ORDER)}
@@ -337,7 +352,7 @@ def phase_diagram(frame: Any, x: str, y: str, *, value: str | None = None,
             if mask.any():
                 first = frame[mask].iloc[0]
                 for handle in _draw_boundary(ax, theorem, first, x, y, (ex[0], ex[-1]),
-                                             (ey[0], ey[-1]), xlog, ylog):
+                                             (ey[0], ey[-1]), xlog, ylog, tied):
                     boundary_handles.setdefault(handle.get_label(), handle)
             if labels:
                 ax.set_title(", ".join(labels), fontsize=9)
@@ -350,7 +365,8 @@ def phase_diagram(frame: Any, x: str, y: str, *, value: str | None = None,
     handles = [Patch(facecolor=STATUS_COLORS[s], edgecolor="grey", label=s)
                for s in STATUS_ORDER if s in present]
     handles += list(boundary_handles.values())
-    fig.legend(handles=handles, loc="outside right upper", fontsize=8, frameon=False)
+    fig.legend(handles=handles, loc="outside lower center", fontsize=8, frameon=False,
+               ncols=min(3, len(handles)))
     heading = title or theorem
     if value:
         heading += f" (numbers/shading: {value})"
