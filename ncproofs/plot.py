@@ -102,7 +102,7 @@ def _use_log(name: str, values: np.ndarray) -> bool:
     if positive.size == 0 or (positive <= 0).any():
         return False
     spread = positive.max() / positive.min()
-    return (name.startswith("lam") and spread > 1) or spread >= 30
+    return (name.startswith("lam") and spread > 1) or spread >= 10
 
 
 def _edges(values: np.ndarray, log: bool) -> np.ndarray:
@@ -366,10 +366,10 @@ def phase_diagram(frame: Any, x: str, y: str, *, value: str | None = None,
                for s in STATUS_ORDER if s in present]
     handles += list(boundary_handles.values())
     fig.legend(handles=handles, loc="outside lower center", fontsize=8, frameon=False,
-               ncols=min(3, len(handles)))
+               ncols=min(len(handles), 2 if n_cols == 1 else 4))
     heading = title or theorem
-    if value:
-        heading += f" (numbers/shading: {value})"
+    if value and not title:
+        heading += f"\n(tiles: {'shade' if shade else 'value'} of {value})"
     fig.suptitle(heading, fontsize=10)
     fig.set_layout_engine("constrained")
     return fig
