@@ -15,7 +15,7 @@ from .spec import SpecError, UFMSpec
 _flint.ctx.prec = max(_flint.ctx.prec, 128)
 
 __version__ = "0.1.0"
-__all__ = ["SpecError", "UFMSpec", "__version__", "verify"]
+__all__ = ["SpecError", "UFMSpec", "__version__", "sweep", "verify"]
 
 
 def verify(theorem_id: str, params: dict, **kwargs):
@@ -23,3 +23,11 @@ def verify(theorem_id: str, params: dict, **kwargs):
     from .verify import verify as _verify
 
     return _verify(theorem_id, params, **kwargs)
+
+
+def sweep(theorem_id: str, grid: dict, params: dict | None = None, **kwargs):
+    """Verify on every cell of a parameter grid with Dask; a pandas DataFrame, one row per
+    cell (see :func:`ncproofs.sweeps.sweep`)."""
+    from .sweeps import sweep as _sweep
+
+    return _sweep(theorem_id, grid, params, **kwargs)

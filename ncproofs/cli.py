@@ -128,6 +128,15 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser("metrics", help="NC1-NC4 of features in an .npz file")
         metrics_cli.add_arguments(p)
         p.set_defaults(func=metrics_cli.run)
+
+    from . import plot, sweep_cli  # light modules: dask/matplotlib load only when run
+
+    p = sub.add_parser("sweep", help="verify on a parameter grid (Dask), results to Parquet")
+    sweep_cli.add_arguments(p)
+    p.set_defaults(func=sweep_cli.run)
+    p = sub.add_parser("plot", help="phase diagram of a sweep's Parquet file")
+    plot.add_arguments(p)
+    p.set_defaults(func=plot.run)
     return parser
 
 
