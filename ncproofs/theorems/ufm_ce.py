@@ -31,12 +31,14 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
+import flint
 import sympy as sp
 
 from ..certify.certificate import NOT_APPLICABLE, Certificate
 from ..certify.dual import CEDual
-from ..certify.intervals import isqrt_fraction_below
+from ..certify.intervals import isqrt_fraction_below, sympy_to_arb
 from ..certify.relaxation import solve_relaxation
+from ..certify.structure import ClaimedLogits
 from ..derive.reduction import DerivationStep, SymmetricReduction
 from ..geometry import simplex_etf
 from ..losses import get_loss
@@ -146,6 +148,22 @@ def certify_symmetric_ce(
                             assumptions=assumptions, details=details)
 
 
+def etf_logits_claim(K: int, margin: sp.Expr | None) -> ClaimedLogits:
+    """Claimed class-mean logits a (I - 11^T/K), b = 0 (a = 0: the origin), exact balls."""
+    a = flint.arb(0) if margin is None else sympy_to_arb(margin)
+    Z = [[a * ((1 if i == k else 0) - flint.arb(1) / K) for k in range(K)] for i in range(K)]
+    text = ("class-mean logits 0 (W = H = 0)" if margin is None else
+            f"class-mean logits a* (I - 11^T/K), a* = {margin} (simplex ETF), b = 0")
+    return ClaimedLogits.from_matrix(Z, [flint.arb(0)] * K, text)
+
+
+def claimed_margin(closed: ClosedForm) -> sp.Expr | None:
+    """The exact margin a* of a symmetric closed form (None: the origin)."""
+    if closed.minimizer.get("geometry") == "origin":
+        return None
+    return sp.sympify(closed.minimizer["a_exact"])
+
+
 @register
 class UFMCrossEntropy(PlainUFMTheorem):
     id = "ufm-ce"
@@ -235,3 +253,8 @@ class UFMCrossEntropy(PlainUFMTheorem):
         ]
         return certify_symmetric_ce(self, spec, closed, smoothing=Fraction(0), method=method,
                                     assumptions=assumptions)
+
+    structure_kind = "softmax"
+
+    def claimed_logits(self, spec: UFMSpec, closed: ClosedForm) -> ClaimedLogits:
+        return etf_logits_claim(spec.K, claimed_margin(closed))
