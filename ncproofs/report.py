@@ -43,6 +43,9 @@ def verify_text(r: dict[str, Any]) -> str:
         ("  gap", _fmt(cert["gap"], 3)),
         ("  reason", cert["reason"]),
     ]
+    structure = cert.get("structure")
+    if structure:
+        rows.append(("  geometry", structure_text(structure)))
     relax = cert.get("details", {}).get("relaxation")
     if relax:
         rows.append(("  relaxation (cvxpy)",
@@ -71,6 +74,22 @@ def verify_text(r: dict[str, Any]) -> str:
     width = max(len(k) for k, _ in rows)
     head = f"{r['theorem']}  {params_text(r['params'])}"
     return "\n".join([head] + [f"  {k.ljust(width)}  {v}" for k, v in rows])
+
+
+def structure_text(structure: dict[str, Any]) -> str:
+    """One line for ``certificate.structure``: status, minimizer radius, r(1e-6)."""
+    if structure.get("status") != "certified":
+        return f"{structure.get('status')}: {structure.get('reason', '')}"
+    radii = {r["eps"]: r for r in structure.get("radii", [])}
+    text = (f"certified: unique {structure['identified'].split(' (')[0]}; every minimizer "
+            f"within {_fmt(structure['minimizer_radius'], 3)} of the claim")
+    for eps, r in radii.items():
+        if eps != structure.get("gap"):
+            text += (f"; f <= f* + {eps:g}: logits within {_fmt(r['logits_frobenius'], 3)}"
+                     f" (relative {_fmt(r['logits_relative'], 3)})")
+            if "within_class_scatter" in r:
+                text += f", within-class scatter <= {_fmt(r['within_class_scatter'], 3)}"
+    return text
 
 
 def summary_table(reports: list[dict[str, Any]]) -> str:

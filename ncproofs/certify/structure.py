@@ -50,7 +50,7 @@ rounded upper end, so each reported radius is a rigorous upper bound.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -163,6 +163,11 @@ class StructureBound:
     scatter_modulus: flint.arb | None = None   # lam_H / 2 (None: no feature slack)
     feature_energy: flint.arb | None = None    # sum_k n_k |h_k|^2 of the explicit point
     notes: list[str] = field(default_factory=list)
+    #: further rigorous bounds derived from eps and the radii (e.g. the uncentred logits
+    #: of a shift-invariant loss); returns entries added to :meth:`radius`
+    extra: Callable[[flint.arb, dict[str, flint.arb]], dict[str, flint.arb]] | None = None
+    #: the radius entry that decides whether the claimed geometry is certified
+    criterion: str = "logits_frobenius"
 
     @property
     def gap(self) -> flint.arb:
@@ -206,31 +211,35 @@ class StructureBound:
         rho, mu = located
         spread = self._growth(eps, mu)
         min_weight = min(self.weights, key=lambda w: float(w.lower()))
+        balls: dict[str, flint.arb] = {
+            "logits_weighted": spread + self.offset_w,
+            "logits_frobenius": spread / min_weight.sqrt() + self.offset_frobenius,
+        }
+        scale = self.claim_norm if float(self.claim_norm.lower()) >= 1 else flint.arb(1)
+        balls["logits_relative"] = balls["logits_frobenius"] / scale
+        for term in self.strong_terms:
+            balls[term.name] = self._growth(eps, term.modulus) + term.offset
+        if self.scatter_modulus is not None:
+            scatter = (self.gap + flint.arb(eps)) / self.scatter_modulus
+            balls["within_class_scatter"] = scatter
+            if self.feature_energy is not None and float(self.feature_energy.lower()) > 0:
+                balls["within_class_scatter_relative"] = scatter / flint.arb(
+                    self.feature_energy.lower())
+        if self.extra is not None:
+            balls.update(self.extra(flint.arb(eps), balls))
         out: dict[str, Any] = {
             "eps": eps,
             "modulus": float(mu.lower()),
             "ball_radius": upper_end(rho) if rho.is_finite() else None,
-            "logits_weighted": upper_end(spread + self.offset_w),
-            "logits_frobenius": upper_end(spread / min_weight.sqrt() + self.offset_frobenius),
         }
-        scale = self.claim_norm if float(self.claim_norm.lower()) >= 1 else flint.arb(1)
-        out["logits_relative"] = upper_end((spread / min_weight.sqrt()
-                                            + self.offset_frobenius) / scale)
-        for term in self.strong_terms:
-            out[term.name] = upper_end(self._growth(eps, term.modulus) + term.offset)
-        if self.scatter_modulus is not None:
-            scatter = (self.gap + flint.arb(eps)) / self.scatter_modulus
-            out["within_class_scatter"] = upper_end(scatter)
-            if self.feature_energy is not None and float(self.feature_energy.lower()) > 0:
-                out["within_class_scatter_relative"] = upper_end(
-                    scatter / flint.arb(self.feature_energy.lower()))
+        out.update({name: upper_end(value) for name, value in balls.items()})
         return out
 
     def minimizer_radius(self) -> float | None:
         """Every global minimizer P of f (f(P) = f*, so eps = 0) lies this close (Frobenius)
         to the claimed logits."""
         r = self.radius(0.0)
-        return None if r is None else r["logits_frobenius"]
+        return None if r is None else r[self.criterion]
 
     def as_dict(self, eps_values: Sequence[float] = REPORTED_EPS) -> dict[str, Any]:
         gap = upper_end(self.gap)
@@ -257,6 +266,7 @@ class StructureBound:
                         "(gap + eps)-optimal point: the minimizers share one value"),
             minimizer_radius=r_min,
             radii=radii,
+            criterion=self.criterion,
             reason=(f"every global minimizer lies within {r_min:.3e} (Frobenius) of the claim"
                     if ok else f"the certified radius {r_min:.3e} around the claim exceeds "
                     f"{GEOMETRY_REL_TOL:g} x {scale:.3g}: the claimed geometry is not "
@@ -283,6 +293,11 @@ def _sqrt_nonneg(x: flint.arb) -> flint.arb:
     """sqrt of a ball known to enclose a nonnegative number (a sum of squares)."""
     upper = flint.arb(x.upper())
     return flint.arb(0).union(upper.sqrt()) if float(x.lower()) <= 0 else x.sqrt()
+
+
+def _square(x: flint.arb) -> flint.arb:
+    """x^2 (python-flint's pow of a ball containing 0 is nan, so multiply)."""
+    return x * x
 
 
 def centre(column: Sequence[flint.arb]) -> list[flint.arb]:
@@ -320,6 +335,7 @@ def plain_model_bound(
     H: Any,
     b: Any | None,
     counts: Sequence[int],
+    lam_W: Any,
     lam_H: Any,
     lam_b: Any,
     claim: ClaimedLogits,
@@ -359,16 +375,72 @@ def plain_model_bound(
     strong: list[StrongTerm] = []
     if b is not None and lam_b != 0:
         claimed_b = claim.bias if claim.bias is not None else [flint.arb(0)] * K
-        offset_b = _sqrt_nonneg(sum(((x - y) ** 2 for x, y in zip(b_arb, claimed_b)),
+        offset_b = _sqrt_nonneg(sum(((x - y) * (x - y) for x, y in zip(b_arb, claimed_b)),
                                     flint.arb(0)))
         strong.append(StrongTerm("bias", arb_of(lam_b), offset_b))
     H_arr = np.asarray(H, dtype=np.float64)
     energy = flint.arb(0)
     for k, n in enumerate(counts):
-        energy += sum((flint.arb(float(x)) ** 2 for x in H_arr[:, k]), flint.arb(0)) * n
-    return StructureBound(
+        energy += sum((flint.arb(float(x)) * float(x) for x in H_arr[:, k]), flint.arb(0)) * n
+    bound = StructureBound(
         identified=identified, claim=claim.text, lower=flint.arb(lower),
         upper=flint.arb(upper), weights=weights, curvature=curvature, offset_w=offset_w,
         offset_frobenius=offset_f, claim_norm=claim_norm, strong_terms=tuple(strong),
         scatter_modulus=arb_of(lam_H) / 2, feature_energy=energy,
     )
+    if kind == "quadratic" and (b is None or lam_b != 0):
+        bound.extra = _uncentred_quadratic(K, b is not None, claim)
+        bound.criterion = "class_mean_logits_M"
+    elif kind == "quadratic":
+        bound.notes.append("free bias (lam_b = 0): Z = M + b 1^T is identified, M and b "
+                           "separately are not certified")
+    elif b is None or lam_b != 0:
+        bound.extra = _uncentred_softmax(K, min(counts), arb_of(lam_W), arb_of(lam_H),
+                                         bound.upper, bound.gap, b is not None, claim)
+        bound.criterion = "class_mean_logits_M"
+    else:
+        bound.notes.append("free bias (lam_b = 0): only the centred logits P Z are "
+                           "identified; M = W Hbar itself is not certified")
+    return bound
+
+
+def _claim_without_bias(claim: ClaimedLogits) -> list[list[flint.arb]]:
+    """Columns of M_claim = Z_claim - b_claim 1^T."""
+    b = claim.bias
+    return [[z - (0 if b is None else b[i]) for i, z in enumerate(col)]
+            for col in claim.columns]
+
+
+def _uncentred_quadratic(K: int, bias: bool, claim: ClaimedLogits):
+    """MSE: M = Z - b 1^T, so |M - M_claim|_F <= |Z - Z_claim|_F + sqrt(K) |b - b_claim|."""
+
+    def extra(eps: flint.arb, r: dict[str, flint.arb]) -> dict[str, flint.arb]:
+        dist = r["logits_frobenius"] + (flint.arb(K).sqrt() * r["bias"] if bias else 0)
+        return {"class_mean_logits_M": dist}
+
+    return extra
+
+
+def _uncentred_softmax(K: int, n_min: int, lam_W: flint.arb, lam_H: flint.arb,
+                       upper: flint.arb, gap: flint.arb, bias: bool, claim: ClaimedLogits):
+    r"""Shift-invariant losses see only P W; the mean classifier row wbar costs
+    lam_W K |wbar|^2 / 2 and nothing else (f(PW, H, b) = f(W, H, b) - lam_W K |wbar|^2/2
+    >= f* >= L), so K |wbar|^2 <= 2 (U + eps - L) / lam_W.  The loss is >= 0, so
+    lam_H/2 n_min |Hbar|_F^2 <= U + eps.  Hence, with M = W Hbar,
+
+        |11^T M / K|_F = sqrt(K) |wbar^T Hbar| <= sqrt(K) |wbar| |Hbar|_F,
+
+    and |P (M - M_claim)|_F <= |P (Z - Z_claim)|_F + sqrt(K) |b - b_claim|."""
+    columns = _claim_without_bias(claim)
+    mean_claim = _sqrt_nonneg(sum((_square(sum(col, flint.arb(0))) for col in columns),
+                                  flint.arb(0)) / K)  # |11^T M_claim / K|_F
+
+    def extra(eps: flint.arb, r: dict[str, flint.arb]) -> dict[str, flint.arb]:
+        row_mean = (2 * (gap + eps) / (lam_W * K)).sqrt()
+        features = (2 * (upper + eps) / (lam_H * n_min)).sqrt()
+        centred = r["logits_frobenius"] + (flint.arb(K).sqrt() * r["bias"] if bias else 0)
+        uncentred = flint.arb(K).sqrt() * row_mean * features + mean_claim
+        return {"classifier_row_mean": row_mean,
+                "class_mean_logits_M": centred + uncentred}
+
+    return extra

@@ -165,6 +165,6 @@ class PlainUFMTheorem(Theorem):
         arrays = closed.point.arrays
         return plain_model_bound(
             kind=self.structure_kind, W=arrays["W"], H=arrays["H"], b=arrays.get("b"),
-            counts=closed.point.counts, lam_H=spec.lam_H, lam_b=spec.lam_b, claim=claim,
-            lower=cert.lower_bound, upper=cert.upper_bound,
+            counts=closed.point.counts, lam_W=spec.lam_W, lam_H=spec.lam_H,
+            lam_b=spec.lam_b, claim=claim, lower=cert.lower_bound, upper=cert.upper_bound,
         )
