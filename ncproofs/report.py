@@ -84,7 +84,9 @@ def structure_text(structure: dict[str, Any]) -> str:
     text = (f"certified: unique {structure['identified'].split(' (')[0]}; every minimizer "
             f"within {_fmt(structure['minimizer_radius'], 3)} of the claim")
     for eps, r in radii.items():
-        if eps != structure.get("gap"):
+        if eps != structure.get("gap") and "logits_frobenius" not in r:
+            text += f"; f <= f* + {eps:g}: not localized"
+        elif eps != structure.get("gap"):
             text += (f"; f <= f* + {eps:g}: logits within {_fmt(r['logits_frobenius'], 3)}"
                      f" (relative {_fmt(r['logits_relative'], 3)})")
             if "within_class_scatter" in r:

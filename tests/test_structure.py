@@ -302,3 +302,42 @@ def test_verify_attaches_structure_exactly_to_certified_results():
         assert "geometry" in verify_text(report)
     else:  # a conditional / inconclusive value carries no geometry
         assert cert["structure"] is None
+
+
+# ---------------------------------------------------------------- sphere CE
+
+
+SPHERE = {"K": 4, "n": 2, "d": 3, "tau": "2"}
+
+
+def test_sphere_solver_point_lies_within_the_radius():
+    """Yaras et al.'s sphere model: the Riemannian solver's point, eps from its interval
+    value (every sample column), centred logits tau W Hbar against tau K/(K-1) (I - 11^T/K)."""
+    from ncproofs.theorems.base import ExplicitPoint
+
+    theorem, spec, closed, cert, bound = setup("sphere-ce", SPHERE)
+    assert bound.as_dict()["status"] == "certified"
+    numeric = theorem.solve(spec, device="cpu", starts=2, seed=0)
+    W, H = (np.asarray(numeric.point[k], dtype=np.float64) for k in ("W", "H"))
+    labels = tuple(int(k) for k in np.repeat(np.arange(spec.K), spec.n))
+    # the solver's float rows are unit only to rounding: renormalize exactly as the
+    # certificate's objective requires points on the sphere
+    W = W / np.linalg.norm(W, axis=1, keepdims=True)
+    H = H / np.linalg.norm(H, axis=0, keepdims=True)
+    value = theorem.upper_bound(spec, ExplicitPoint({"W": W, "H": H}, labels, (1,) * spec.N))
+    eps = max(0.0, upper_end(value) - cert.lower_bound) * (1 + 1e-12)
+    radius = bound.radius(eps)
+    Z, _ = class_mean_logits(spec, {"W": W, "H": H})
+    K = spec.K
+    claim = 2 * K / (K - 1) * (np.eye(K) - np.ones((K, K)) / K)  # tau K/(K-1) J, tau = 2
+    assert identified_distance("softmax", 2 * Z, claim) <= radius["logits_frobenius"]
+
+
+def test_sphere_mutation_wrong_temperature_claim_is_not_certified(monkeypatch):
+    """Claiming the ETF logits for temperature 2.02 instead of 2 must fail."""
+    import ncproofs.theorems.sphere_ce as sphere
+
+    theorem, spec, closed, cert, _ = setup("sphere-ce", SPHERE)
+    monkeypatch.setattr(sphere, "etf_logits_claim",
+                        lambda K, a: etf_logits_claim(K, a * sp.Rational(101, 100)))
+    assert theorem.structure(spec, closed, cert)["status"] != "certified"

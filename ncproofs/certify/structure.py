@@ -253,11 +253,16 @@ class StructureBound:
             "gap": gap,
             "offset_from_claim": upper_end(self.offset_frobenius),
         }
-        if r_min is None or any(r is None for r in radii):
+        if r_min is None:
             out.update(status=INCONCLUSIVE, unique=None,
                        reason="no ball around the explicit point with enough curvature was "
                               "found (localization failed)")
             return out
+        # far from the optimum the curvature bound may not localize: no radius for that eps
+        radii = [r if r is not None else
+                 {"eps": e, "localized": False,
+                  "reason": "no ball with enough curvature contains every eps-optimal point"}
+                 for e, r in zip((gap, *eps_values), radii)]
         ok = r_min <= GEOMETRY_REL_TOL * scale
         out.update(
             status=CERTIFIED if ok else INCONCLUSIVE,
@@ -341,12 +346,15 @@ def plain_model_bound(
     claim: ClaimedLogits,
     lower: float,
     upper: float,
+    logit_scale: Any = 1,
 ) -> StructureBound:
     r"""The argument for the plain model f(W, H, b) = sum_k (n_k/N) loss(W h + b) + weight
     decay, at a certified explicit collapsed point (W, H: one column per class, b).
 
     ``kind`` "softmax" (CE, label smoothing: the centred logits P Z are identified) or
-    "quadratic" (MSE: Z itself).  With lam_b > 0 the bias is identified too."""
+    "quadratic" (MSE: Z itself).  With lam_b > 0 the bias is identified too.  The logits
+    are ``logit_scale`` W h + b (a temperature for models on the sphere, where lam_W =
+    lam_H = 0: no scatter or uncentred bound then)."""
     import numpy as np
 
     from .intervals import arb_matrix, arb_of
@@ -355,7 +363,7 @@ def plain_model_bound(
         raise ValueError(f"kind must be 'softmax' or 'quadratic', got {kind!r}")
     N = sum(counts)
     weights = tuple(arb_of(n) / N for n in counts)
-    Z0 = arb_matrix(W) * arb_matrix(H)
+    Z0 = arb_matrix(W) * arb_matrix(H) * arb_of(logit_scale)
     K, m = Z0.nrows(), Z0.ncols()
     b_arb = None if b is None else [flint.arb(float(v)) for v in np.ravel(b)]
     columns0 = [[Z0[i, k] + (0 if b_arb is None else b_arb[i]) for i in range(K)]
@@ -386,9 +394,12 @@ def plain_model_bound(
         identified=identified, claim=claim.text, lower=flint.arb(lower),
         upper=flint.arb(upper), weights=weights, curvature=curvature, offset_w=offset_w,
         offset_frobenius=offset_f, claim_norm=claim_norm, strong_terms=tuple(strong),
-        scatter_modulus=arb_of(lam_H) / 2, feature_energy=energy,
+        scatter_modulus=arb_of(lam_H) / 2 if lam_H != 0 else None, feature_energy=energy,
     )
-    if kind == "quadratic" and (b is None or lam_b != 0):
+    if lam_W == 0 or lam_H == 0:
+        bound.notes.append("no weight decay: within-class scatter and M = W Hbar itself are "
+                           "not bounded")
+    elif kind == "quadratic" and (b is None or lam_b != 0):
         bound.extra = _uncentred_quadratic(K, b is not None, claim)
         bound.criterion = "class_mean_logits_M"
     elif kind == "quadratic":
