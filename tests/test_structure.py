@@ -341,3 +341,44 @@ def test_sphere_mutation_wrong_temperature_claim_is_not_certified(monkeypatch):
     monkeypatch.setattr(sphere, "etf_logits_claim",
                         lambda K, a: etf_logits_claim(K, a * sp.Rational(101, 100)))
     assert theorem.structure(spec, closed, cert)["status"] != "certified"
+
+
+# ---------------------------------------------------------------- multi-label CE
+
+
+MULTILABEL = {"K": 4, "m": 2, "n": "3,1", "d": 5, "lam_W": "5e-3", "lam_H": "2e-3",
+              "lam_b": "0.01"}
+
+
+def test_multilabel_perturbations_lie_within_the_radius():
+    """Li et al.'s pick-all-label model: perturbed explicit points (W, per-label-set
+    features, b), eps from their interval value; centred per-set logits and b checked."""
+    from ncproofs.theorems.base import ExplicitPoint
+
+    theorem, spec, closed, cert, bound = setup("multilabel-ce", MULTILABEL)
+    assert bound.as_dict()["status"] == "certified"
+    exact, _ = theorem._margins(spec)
+    a = [float(sp.N(x, 20)) for x in exact]
+    K = spec.K
+    claim = np.stack([a[len(S) - 1] * (np.isin(np.arange(K), S) - len(S) / K)
+                      for S in spec.sets], axis=1)
+    rng = np.random.default_rng(3)
+    base = closed.point.arrays
+    for scale in (1e-5, 1e-4, 1e-3):
+        arrays = {k: v + scale * rng.standard_normal(v.shape) for k, v in base.items()}
+        point = ExplicitPoint(arrays, closed.point.labels, closed.point.counts)
+        eps = max(0.0, upper_end(theorem.upper_bound(spec, point)) - cert.lower_bound)
+        radius = bound.radius(eps * (1 + 1e-12))
+        Z = arrays["W"] @ arrays["H"] + arrays["b"][:, None]
+        assert identified_distance("softmax", Z, claim) <= radius["logits_frobenius"]
+        assert np.linalg.norm(arrays["b"]) <= radius["bias"]
+        M = arrays["W"] @ arrays["H"]
+        assert np.linalg.norm(M - claim) <= radius["class_mean_logits_M"]
+
+
+def test_multilabel_mutation_wrong_margins_not_certified(monkeypatch):
+    theorem, spec, closed, cert, _ = setup("multilabel-ce", MULTILABEL)
+    exact, a = type(theorem)._margins(theorem, spec)
+    monkeypatch.setattr(type(theorem), "_margins",
+                        lambda self, s: ([x * sp.Rational(101, 100) for x in exact], a))
+    assert theorem.structure(spec, closed, cert)["status"] != "certified"

@@ -127,8 +127,12 @@ class SoftmaxCurvature(Curvature):
 
     @classmethod
     def at_columns(cls, columns: Sequence[Sequence[flint.arb]],
-                   weights: Sequence[flint.arb]) -> SoftmaxCurvature:
-        return cls(tuple(softmax_min_probability(c) for c in columns), tuple(weights))
+                   weights: Sequence[flint.arb],
+                   factors: Sequence[int] | None = None) -> SoftmaxCurvature:
+        """``factors[k]``: column k's loss is factors[k] logsumexp(z) + linear."""
+        factors = [1] * len(columns) if factors is None else list(factors)
+        return cls(tuple(softmax_min_probability(c) * f for c, f in zip(columns, factors)),
+                   tuple(weights))
 
     def modulus(self, rho: flint.arb) -> flint.arb:
         sqrt2 = flint.arb(2).sqrt()
@@ -347,6 +351,7 @@ def plain_model_bound(
     lower: float,
     upper: float,
     logit_scale: Any = 1,
+    curvature_factors: Sequence[int] | None = None,
 ) -> StructureBound:
     r"""The argument for the plain model f(W, H, b) = sum_k (n_k/N) loss(W h + b) + weight
     decay, at a certified explicit collapsed point (W, H: one column per class, b).
@@ -354,7 +359,9 @@ def plain_model_bound(
     ``kind`` "softmax" (CE, label smoothing: the centred logits P Z are identified) or
     "quadratic" (MSE: Z itself).  With lam_b > 0 the bias is identified too.  The logits
     are ``logit_scale`` W h + b (a temperature for models on the sphere, where lam_W =
-    lam_H = 0: no scatter or uncentred bound then)."""
+    lam_H = 0: no scatter or uncentred bound then).  ``curvature_factors[k]`` multiplies
+    column k's Hessian bound (pick-all-label CE over a label set S is |S| logsumexp(z) -
+    sum_{k in S} z_k: factor |S|)."""
     import numpy as np
 
     from .intervals import arb_matrix, arb_of
@@ -375,7 +382,8 @@ def plain_model_bound(
     offset_w, offset_f = weighted_norm(delta, weights)
     _, claim_norm = weighted_norm(identified_claim, weights)
     if kind == "softmax":
-        curvature: Curvature = SoftmaxCurvature.at_columns(identified0, weights)
+        curvature: Curvature = SoftmaxCurvature.at_columns(identified0, weights,
+                                                           curvature_factors)
         identified = "centred class-mean logits P Z (P = I - 11^T/K, Z = W Hbar + b 1^T)"
     else:
         curvature = QuadraticCurvature(flint.arb(1))
