@@ -70,6 +70,9 @@ def verify_text(r: dict[str, Any]) -> str:
     if rests_on:
         rows.append(("  rests on", rests_on))
     rows.append(("  reason", cert["reason"]))
+    structure = cert.get("structure")
+    if structure:
+        rows.append(("  geometry", structure_text(structure)))
     relax = cert.get("details", {}).get("relaxation")
     if relax:
         rows.append(("  relaxation (cvxpy)",
@@ -98,6 +101,24 @@ def verify_text(r: dict[str, Any]) -> str:
     width = max(len(k) for k, _ in rows)
     head = f"{r['theorem']}  {params_text(r['params'])}"
     return "\n".join([head] + [f"  {k.ljust(width)}  {v}" for k, v in rows])
+
+
+def structure_text(structure: dict[str, Any]) -> str:
+    """One line for ``certificate.structure``: status, minimizer radius, r(1e-6)."""
+    if structure.get("status") != "certified":
+        return f"{structure.get('status')}: {structure.get('reason', '')}"
+    radii = {r["eps"]: r for r in structure.get("radii", [])}
+    text = (f"certified: unique {structure['identified'].split(' (')[0]}; every minimizer "
+            f"within {_fmt(structure['minimizer_radius'], 3)} of the claim")
+    for eps, r in radii.items():
+        if eps != structure.get("gap") and "logits_frobenius" not in r:
+            text += f"; f <= f* + {eps:g}: not localized"
+        elif eps != structure.get("gap"):
+            text += (f"; f <= f* + {eps:g}: logits within {_fmt(r['logits_frobenius'], 3)}"
+                     f" (relative {_fmt(r['logits_relative'], 3)})")
+            if "within_class_scatter" in r:
+                text += f", within-class scatter <= {_fmt(r['within_class_scatter'], 3)}"
+    return text
 
 
 def summary_table(reports: list[dict[str, Any]]) -> str:

@@ -141,6 +141,8 @@ def verify(
     closed = theorem.closed_form(spec)
     t1 = time.perf_counter()
     cert = theorem.certify(spec, closed)
+    if cert.status == CERTIFIED:  # geometry only of a proved value (docs/certificates.md)
+        cert.structure = theorem.structure(spec, closed, cert)
     t2 = time.perf_counter()
     numeric = theorem.solve(spec, device=device, starts=starts, seed=seed) if solve else None
     t3 = time.perf_counter()

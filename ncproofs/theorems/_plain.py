@@ -9,6 +9,13 @@ import flint
 import numpy as np
 import torch
 
+from ..certify.certificate import Certificate
+from ..certify.structure import (
+    MAX_STRUCTURE_K,
+    ClaimedLogits,
+    StructureBound,
+    plain_model_bound,
+)
 from ..certify.upper import interval_objective
 from ..losses import Loss, get_loss
 from ..solve.landscape import min_curvature
@@ -130,3 +137,34 @@ class PlainUFMTheorem(Theorem):
             at_min = min_curvature(objective, self.full_point(spec, closed.point))
             report["closed_form"] = at_min.as_dict()
         return report
+
+    # ------------------------------------------------------------------ certified geometry
+
+    #: "softmax" (log-sum-exp losses) or "quadratic" (MSE): which curvature bound applies
+    structure_kind: str | None = None
+
+    def claimed_logits(self, spec: UFMSpec, closed: ClosedForm) -> ClaimedLogits | None:
+        """The closed form's class-mean logits z_k = M e_k + b as exact balls, or None
+        (no certified geometry for this theorem)."""
+        return None
+
+    def structure_bound(self, spec: UFMSpec, closed: ClosedForm,
+                        cert: Certificate) -> StructureBound | dict[str, Any] | None:
+        """:func:`ncproofs.certify.structure.plain_model_bound` at the explicit point."""
+        if self.structure_kind is None or closed.point is None:
+            return None
+        if cert.lower_bound is None or cert.upper_bound is None:
+            return None
+        if spec.K > MAX_STRUCTURE_K:
+            return {"status": "not-computed",
+                    "reason": f"K = {spec.K} > {MAX_STRUCTURE_K}: the dense interval logits "
+                              "would cost O(K^2 d)"}
+        claim = self.claimed_logits(spec, closed)
+        if claim is None:
+            return None
+        arrays = closed.point.arrays
+        return plain_model_bound(
+            kind=self.structure_kind, W=arrays["W"], H=arrays["H"], b=arrays.get("b"),
+            counts=closed.point.counts, lam_W=spec.lam_W, lam_H=spec.lam_H,
+            lam_b=spec.lam_b, claim=claim, lower=cert.lower_bound, upper=cert.upper_bound,
+        )

@@ -134,6 +134,21 @@ class Theorem:
         claimed optimum into a rigorous refutation."""
         return None
 
+    def structure_bound(self, spec: UFMSpec, closed: ClosedForm, cert: Certificate) -> Any:
+        """The certified-geometry argument for a certified closed form
+        (:class:`ncproofs.certify.structure.StructureBound`), or None where the theorem's
+        relaxation is not strictly convex in its class-mean logits (or Gram matrix)."""
+        return None
+
+    def structure(self, spec: UFMSpec, closed: ClosedForm,
+                  cert: Certificate) -> dict[str, Any] | None:
+        """``certificate.structure``: uniqueness of the optimal class-mean logits and the
+        rigorous radius r(eps) of eps-optimal points (docs/certificates.md)."""
+        bound = self.structure_bound(spec, closed, cert)
+        if bound is None or isinstance(bound, dict):
+            return bound
+        return bound.as_dict()
+
 
 REGISTRY: dict[str, Theorem] = {}
 

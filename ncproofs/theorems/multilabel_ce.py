@@ -49,14 +49,22 @@ from fractions import Fraction
 from math import comb
 from typing import Any
 
+import flint
 import mpmath
 import numpy as np
 import sympy as sp
 
 from ..certify.certificate import Certificate
+from ..certify.intervals import sympy_to_arb
 from ..certify.pal_dual import pal_spectral_norm_sq, pal_symmetric_bound
 from ..certify.provenance import EXACT_DUAL, FACTORIZATION, WEAK_DUALITY, jensen
 from ..certify.relaxation import solve_relaxation
+from ..certify.structure import (
+    MAX_STRUCTURE_K,
+    ClaimedLogits,
+    StructureBound,
+    plain_model_bound,
+)
 from ..certify.upper import interval_objective
 from ..derive.reduction import DerivationStep
 from ..geometry import etf_gram, simplex_etf
@@ -396,6 +404,35 @@ class MultiLabelCrossEntropy(Theorem):
         return interval_objective(get_loss("pal-ce"), a["W"], a["H"], a.get("b"),
                                   point.labels, point.counts, spec.lam_W, spec.lam_H,
                                   spec.lam_b)
+
+    # ------------------------------------------------------------------ certified geometry
+
+    def structure_bound(self, spec: MultiLabelSpec, closed: ClosedForm,
+                        cert: Certificate) -> StructureBound | dict[str, Any] | None:
+        """PAL over S is |S| logsumexp(z) - sum_{k in S} z_k: strictly convex in the centred
+        per-label-set logits with Hessian >= |S| p_min on 1-perp; the claim is
+        M e_S = a_|S| (1_S - |S|/K 1) (ETF classifier, tag-wise average features), b = 0."""
+        if closed.point is None or cert.lower_bound is None or cert.upper_bound is None:
+            return None
+        if max(spec.K, len(spec.sets)) > MAX_STRUCTURE_K:
+            return {"status": "not-computed",
+                    "reason": f"{len(spec.sets)} label sets > {MAX_STRUCTURE_K}: the dense "
+                              "interval logits would cost too much"}
+        exact, _ = self._margins(spec)
+        K = spec.K
+        margins = [sympy_to_arb(x) for x in exact]
+        columns = [[margins[len(S) - 1] * ((1 if k in S else 0) - flint.arb(len(S)) / K)
+                    for k in range(K)] for S in spec.sets]
+        claim = ClaimedLogits(tuple(tuple(c) for c in columns),
+                              tuple([flint.arb(0)] * K) if spec.bias else None,
+                              "per-label-set mean logits a_|S| (1_S - |S|/K 1), b = 0 (ETF "
+                              "classifier, tag-wise average features)")
+        arrays = closed.point.arrays
+        return plain_model_bound(
+            kind="softmax", W=arrays["W"], H=arrays["H"], b=arrays.get("b"),
+            counts=closed.point.counts, lam_W=spec.lam_W, lam_H=spec.lam_H, lam_b=spec.lam_b,
+            claim=claim, lower=cert.lower_bound, upper=cert.upper_bound,
+            curvature_factors=[len(S) for S in spec.sets])
 
     # ------------------------------------------------------------------ numeric
 

@@ -47,6 +47,7 @@ import sympy as sp
 from ..certify.certificate import NOT_APPLICABLE, Certificate
 from ..certify.gram import GramCEDual, interval_sphere_objective, solve_gram_relaxation
 from ..certify.provenance import EXACT_DUAL, GRAM_RELAXATION, WEAK_DUALITY
+from ..certify.structure import MAX_STRUCTURE_K, StructureBound, plain_model_bound
 from ..derive.reduction import DerivationStep
 from ..geometry import simplex_etf
 from ..losses import get_loss
@@ -55,6 +56,7 @@ from ..solve.ufm import labels_of
 from ..spec import SpecError, UFMSpec, _show, param
 from ._plain import nc_summary
 from .base import ClosedForm, ExplicitPoint, NumericResult, Theorem, register
+from .ufm_ce import etf_logits_claim
 
 CROSS_CHECK_MAX_K = 12
 
@@ -230,3 +232,26 @@ class SphereCrossEntropy(Theorem):
         }
         summary["metrics"] = nc_summary(best["H"], y.numpy(), best["W"], None, "etf")
         return NumericResult(summary=summary, point=best)
+
+    # ------------------------------------------------------------------ certified geometry
+
+    structure_kind = "softmax"
+
+    def structure_bound(self, spec: SphereSpec, closed: ClosedForm,
+                        cert: Certificate) -> StructureBound | dict[str, Any] | None:
+        """CE is strictly convex in the centred logits tau P W Hbar and the Gram set is
+        convex: the engine of ncproofs.certify.structure with the temperature as logit
+        scale; the claim is the ETF Gram, centred logits tau K/(K-1) (I - 11^T/K)."""
+        if closed.point is None or cert.lower_bound is None or cert.upper_bound is None:
+            return None
+        if spec.K > MAX_STRUCTURE_K:
+            return {"status": "not-computed",
+                    "reason": f"K = {spec.K} > {MAX_STRUCTURE_K}: the dense interval logits "
+                              "would cost O(K^2 d)"}
+        K = spec.K
+        claim = etf_logits_claim(K, sp.Rational(spec.tau) * K / (K - 1))
+        arrays = closed.point.arrays
+        return plain_model_bound(
+            kind="softmax", W=arrays["W"], H=arrays["H"], b=None, counts=closed.point.counts,
+            lam_W=0, lam_H=0, lam_b=0, claim=claim, lower=cert.lower_bound,
+            upper=cert.upper_bound, logit_scale=spec.tau)

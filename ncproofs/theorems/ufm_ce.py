@@ -31,13 +31,16 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
+import flint
 import sympy as sp
 
 from ..certify.certificate import NOT_APPLICABLE, Assumption, Certificate
 from ..certify.dual import CEDual
 from ..certify.intervals import isqrt_fraction_below
 from ..certify.provenance import EXACT_DUAL, FACTORIZATION, WEAK_DUALITY, jensen
+from ..certify.intervals import isqrt_fraction_below, sympy_to_arb
 from ..certify.relaxation import solve_relaxation
+from ..certify.structure import ClaimedLogits
 from ..derive.reduction import DerivationStep, SymmetricReduction
 from ..geometry import simplex_etf
 from ..losses import get_loss
@@ -147,6 +150,22 @@ def certify_symmetric_ce(
                             assumptions=assumptions, details=details, lower_source=EXACT_DUAL)
 
 
+def etf_logits_claim(K: int, margin: sp.Expr | None) -> ClaimedLogits:
+    """Claimed class-mean logits a (I - 11^T/K), b = 0 (a = 0: the origin), exact balls."""
+    a = flint.arb(0) if margin is None else sympy_to_arb(margin)
+    Z = [[a * ((1 if i == k else 0) - flint.arb(1) / K) for k in range(K)] for i in range(K)]
+    text = ("class-mean logits 0 (W = H = 0)" if margin is None else
+            f"class-mean logits a* (I - 11^T/K), a* = {margin} (simplex ETF), b = 0")
+    return ClaimedLogits.from_matrix(Z, [flint.arb(0)] * K, text)
+
+
+def claimed_margin(closed: ClosedForm) -> sp.Expr | None:
+    """The exact margin a* of a symmetric closed form (None: the origin)."""
+    if closed.minimizer.get("geometry") == "origin":
+        return None
+    return sp.sympify(closed.minimizer["a_exact"])
+
+
 @register
 class UFMCrossEntropy(PlainUFMTheorem):
     id = "ufm-ce"
@@ -232,3 +251,8 @@ class UFMCrossEntropy(PlainUFMTheorem):
         assumptions = [jensen("CE"), FACTORIZATION, WEAK_DUALITY]
         return certify_symmetric_ce(self, spec, closed, smoothing=Fraction(0), method=method,
                                     assumptions=assumptions)
+
+    structure_kind = "softmax"
+
+    def claimed_logits(self, spec: UFMSpec, closed: ClosedForm) -> ClaimedLogits:
+        return etf_logits_claim(spec.K, claimed_margin(closed))

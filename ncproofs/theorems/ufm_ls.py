@@ -34,13 +34,14 @@ import sympy as sp
 
 from ..certify.certificate import Certificate
 from ..certify.provenance import FACTORIZATION, WEAK_DUALITY, jensen
+from ..certify.structure import ClaimedLogits
 from ..derive.reduction import DerivationStep, SymmetricReduction
 from ..geometry import simplex_etf
 from ..losses import LabelSmoothingCE, Loss
 from ..spec import UFMSpec, param
 from ._plain import PlainUFMTheorem, collapsed_point
 from .base import ClosedForm, register
-from .ufm_ce import certify_symmetric_ce, etf_scales
+from .ufm_ce import certify_symmetric_ce, claimed_margin, etf_logits_claim, etf_scales
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -145,6 +146,12 @@ class UFMLabelSmoothing(PlainUFMTheorem):
         assumptions = [jensen("label-smoothed CE"), FACTORIZATION, WEAK_DUALITY]
         return certify_symmetric_ce(self, spec, closed, smoothing=spec.alpha, method=method,
                                     assumptions=assumptions)
+
+
+    structure_kind = "softmax"
+
+    def claimed_logits(self, spec: UFMSpec, closed: ClosedForm) -> ClaimedLogits:
+        return etf_logits_claim(spec.K, claimed_margin(closed))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -39,13 +39,16 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
+import flint
 import numpy as np
 import sympy as sp
 
 from ..certify.certificate import NOT_APPLICABLE, Certificate
 from ..certify.dual_mse import MSEDual
 from ..certify.provenance import EXACT_DUAL, FACTORIZATION, WEAK_DUALITY, jensen
+from ..certify.intervals import sympy_to_arb
 from ..certify.relaxation import solve_relaxation
+from ..certify.structure import ClaimedLogits
 from ..derive.reduction import DerivationStep
 from ..spec import UFMSpec
 from ._plain import PlainUFMTheorem, factor_point
@@ -239,6 +242,25 @@ class UFMMSE(PlainUFMTheorem):
         Z = np.asarray(closed.minimizer["class_mean_logits"])
         R = closed.minimizer.get("class_mean_residual")
         return certify_mse(self, spec, closed, Z, residual=None if R is None else np.asarray(R))
+
+    structure_kind = "quadratic"
+
+    def claimed_logits(self, spec: UFMSpec, closed: ClosedForm) -> ClaimedLogits:
+        """Z = x J + (y/K + beta) 11^T, b = beta 1 (exact, re-derived from the spec)."""
+        t = sp.sqrt(spec.n[0] * sp.Rational(spec.lam_W) * sp.Rational(spec.lam_H))
+        sol = balanced_mse_solution(spec.K, t, spec.bias, sp.Rational(spec.lam_b))
+        return mse_logits_claim(spec.K, sol)
+
+
+def mse_logits_claim(K: int, sol: MSESolution) -> ClaimedLogits:
+    """The claimed class-mean logits x J + y 11^T/K + beta 11^T as exact balls."""
+    x, y = sympy_to_arb(sol.x), sympy_to_arb(sol.y)
+    beta = flint.arb(0) if sol.beta is None else sympy_to_arb(sol.beta)
+    Z = [[x * ((1 if i == k else 0) - flint.arb(1) / K) + y / K + beta for k in range(K)]
+         for i in range(K)]
+    text = (f"class-mean logits x J + y 11^T/K + b 1^T with x = {sol.x}, y = {sol.y}, "
+            f"b = {sol.beta if sol.beta is not None else 0} ({sol.regime})")
+    return ClaimedLogits.from_matrix(Z, None if sol.beta is None else [beta] * K, text)
 
 
 def mse_closed_form(spec: UFMSpec, sol: MSESolution, value_scale: sp.Expr = 1) -> ClosedForm:

@@ -32,10 +32,13 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+import flint
 import numpy as np
 import sympy as sp
 
 from ..certify.certificate import NOT_APPLICABLE, Certificate
+from ..certify.intervals import sympy_to_arb
+from ..certify.structure import ClaimedLogits
 from ..derive.reduction import DerivationStep
 from ..spec import SpecError, UFMSpec, param
 from ._plain import PlainUFMTheorem, factor_point
@@ -166,3 +169,15 @@ class UFMMSEImbalanced(PlainUFMTheorem):
                                assumptions=MSE_ASSUMPTIONS)
         Z = np.asarray(closed.minimizer["class_mean_logits"])
         return certify_mse(self, spec, closed, Z)
+
+    structure_kind = "quadratic"
+
+    def claimed_logits(self, spec: UFMSpec, closed: ClosedForm) -> ClaimedLogits:
+        """M* = diag(x_k / sqrt(n_k)), x_k = (sqrt(n_k) - N s)_+ (exact balls)."""
+        xs = [sympy_to_arb(sp.sympify(x)) for x in closed.minimizer["x_exact"]]
+        K = spec.K
+        Z = [[xs[k] / flint.arb(spec.n[k]).sqrt() if i == k else flint.arb(0)
+              for k in range(K)] for i in range(K)]
+        text = ("class-mean logits diag((sqrt(n_k) - N sqrt(lam_W lam_H))_+ / sqrt(n_k)) "
+                "(orthogonal frame, dead classes at 0)")
+        return ClaimedLogits.from_matrix(Z, None, text)
