@@ -211,7 +211,8 @@ class SphereCrossEntropy(Theorem):
             details["vsdp_dense_bound"] = {"value": float(dense.value.lower()),
                                            "rigorous": True, **dense.details}
         return self.conclude(spec, closed, method=method, lower=lower.value,
-                             assumptions=assumptions, details=details)
+                             assumptions=assumptions, details=details,
+                             proof={"lower": lower.proof})
 
     # ------------------------------------------------------------------ numeric
 

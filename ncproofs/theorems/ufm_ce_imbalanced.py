@@ -340,9 +340,10 @@ class UFMCEImbalanced(PlainUFMTheorem):
             details["relaxation"] = {"value": relax.value, "solver": relax.solver,
                                      "status": relax.status, "seconds": relax.seconds,
                                      "rigorous": False}
-        upper = self.upper_bound(spec, collapsed_point(sol.W, sol.H, sol.b, spec.n))
-        cert = decide(method=method, lower=lower.value, upper=upper, claimed=None,
-                      assumptions=ASSUMPTIONS, details=details)
+        point = collapsed_point(sol.W, sol.H, sol.b, spec.n)
+        cert = decide(method=method, lower=lower.value, upper=self.upper_bound(spec, point),
+                      claimed=None, assumptions=ASSUMPTIONS, details=details,
+                      proof={"lower": lower.proof, "point": point})
         if cert.status != "certified" and spec.d < spec.K:
             cert.reason += (f"; d = {spec.d} < K = {spec.K}: the relaxation may need rank > d "
                             "(then it is not attained in R^d)")

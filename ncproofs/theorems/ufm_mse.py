@@ -138,7 +138,8 @@ def certify_mse(
                                  spec.lam_b, spec.bias)
         details["relaxation"] = relax.as_details()
     return theorem.conclude(spec, closed, method=method, lower=lower.value,
-                         assumptions=MSE_ASSUMPTIONS, details=details)
+                            assumptions=MSE_ASSUMPTIONS, details=details,
+                            proof={"lower": lower.proof})
 
 
 @register
