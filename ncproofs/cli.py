@@ -157,6 +157,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["check"]:  # the independent checker: no engine (torch, sympy) imports
+        from .check.cli import main as check_main
+
+        return check_main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "starts", 1) is not None and getattr(args, "starts", 1) < 1:

@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="ncproofs check", description=__doc__)
+    parser = argparse.ArgumentParser(prog="ncproofs check", description=__doc__.split("\n")[0])
     add_arguments(parser)
     return run(parser.parse_args(argv))
 

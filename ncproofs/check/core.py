@@ -256,23 +256,29 @@ LOWER = {"ce-symmetric-dual": lower_ce_symmetric, "ce-dense-dual": lower_ce_dens
 # --------------------------------------------------------------------------- upper bounds
 
 
-def loss(name: str, z: list[flint.arb], k: int, p: dict) -> flint.arb:
-    """ce: lse(z) - z_k;  ls: lse(z) - y^T z (smoothed target);  mse: |z - e_k|^2 / 2."""
+def loss(name: str, z_label: flint.arb, others: list[tuple[flint.arb, int]],
+         p: dict) -> flint.arb:
+    """The loss at a logit vector given as its label entry and the other entries with
+    multiplicities:  ce: lse(z) - z_label;  ls: lse(z) - y^T z with the smoothed target
+    y = (1 - alpha) e_label + alpha/K 1;  mse: |z - e_label|^2 / 2."""
     if name == "mse":
-        total = flint.arb(0)
-        for j, zj in enumerate(z):
-            r = zj - (1 if j == k else 0)
-            total += r * r
+        total = (z_label - 1) * (z_label - 1)  # not **2: arb's power of a ball with 0 is nan
+        for z, m in others:
+            total += z * z * m
         return total / 2
-    shift = flint.arb(max(float(x.mid()) for x in z))
-    lse = sum(((x - shift).exp() for x in z), flint.arb(0)).log() + shift
-    return lse - sum((ball(target(p, j, k)) * zj for j, zj in enumerate(z)), flint.arb(0))
+    shift = flint.arb(max(float(x.mid()) for x in [z_label] + [z for z, _ in others]))
+    lse = ((z_label - shift).exp() + sum(((z - shift).exp() * m for z, m in others),
+                                         flint.arb(0))).log() + shift
+    a = ball(p["smoothing"])
+    total_z = z_label + sum((z * m for z, m in others), flint.arb(0))
+    return lse - (1 - a) * z_label - a / p["K"] * total_z
 
 
 def data_term(name: str, columns: list[list[flint.arb]], p: dict) -> flint.arb:
     """(1/N) sum_k n_k loss(z_k, k) for the class-mean logit columns z_k."""
-    total = sum((loss(name, z, k, p) * n for k, (z, n) in enumerate(zip(columns, p["counts"]))),
-                flint.arb(0))
+    total = flint.arb(0)
+    for k, (z, n) in enumerate(zip(columns, p["counts"])):
+        total += loss(name, z[k], [(x, 1) for j, x in enumerate(z) if j != k], p) * n
     return total / sum(p["counts"])
 
 
@@ -299,7 +305,7 @@ def upper_frame(point: dict, p: dict, loss_name: str) -> flint.arb:
     c = binary_float(b, "bias") if b is not None else flint.arb(0)
     ab = alpha * beta
     on, off = ab * ball(g) + c, ab * ball(o) + c
-    value = loss(loss_name, [on] + [off] * (K - 1), 0, p)  # equal for every class
+    value = loss(loss_name, on, [(off, K - 1)], p)  # the same for every class
     value += ball(p["lam_W"]) * alpha * alpha * ball(K * g) / 2
     value += ball(p["lam_H"]) * beta * beta * ball(sum(p["counts"]) * g) / 2
     return value + ball(p["lam_b"]) * c * c * K / 2
