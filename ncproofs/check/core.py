@@ -63,11 +63,15 @@ THEOREMS: dict[str, dict[str, Any]] = {
     "ufm-mse-imbalanced": {"model": "plain", "loss": "mse", "names": _PLAIN,
                            "defaults": {"lam_b": "0", "bias": "false"},
                            "lower": ("mse-dual",)},
+    "deep-linear-mse": {"model": "deep-linear", "loss": "mse", "names": _PLAIN + ("L",),
+                        "defaults": {"lam_b": "0", "bias": "false"},
+                        "lower": ("deep-scalar-roots",)},
     "sphere-ce": {"model": "sphere", "loss": "ce", "names": _PLAIN + ("tau",),
                   "defaults": {"lam_W": "0", "lam_H": "0", "lam_b": "0", "bias": "false"},
                   "lower": ("gram-symmetric-dual",)},
 }
-LOWER_KINDS = ("ce-symmetric-dual", "ce-dense-dual", "mse-dual", "gram-symmetric-dual")
+LOWER_KINDS = ("ce-symmetric-dual", "ce-dense-dual", "mse-dual", "gram-symmetric-dual",
+               "deep-scalar-roots")
 
 
 def parse_params(theorem: str, typed: dict[str, Any]) -> dict[str, Any]:
@@ -82,7 +86,8 @@ def parse_params(theorem: str, typed: dict[str, Any]) -> dict[str, Any]:
         raise CheckFailure(f"params: missing parameter {missing[0]}")
     try:
         p: dict[str, Any] = {"K": parse_int("K", raw["K"]), "d": parse_int("d", raw["d"]),
-                             "bias": parse_bool("bias", raw["bias"])}
+                             "bias": parse_bool("bias", raw["bias"]),
+                             "L": parse_int("L", raw.get("L", 1))}
         for name in ("lam_W", "lam_H", "lam_b", "alpha", "tau"):
             if name in raw:
                 p[name] = parse_fraction(name, raw[name])
@@ -96,7 +101,8 @@ def parse_params(theorem: str, typed: dict[str, Any]) -> dict[str, Any]:
              "params: n must be one int >= 1 or K of them")
     _require(p["lam_b"] >= 0 and (p["bias"] or p["lam_b"] == 0),
              "params: lam_b must be >= 0, and 0 without a bias")
-    if info["model"] == "plain":
+    _require(p["L"] >= 1, "params: L must be >= 1")
+    if info["model"] != "sphere":
         _require(p["lam_W"] > 0 and p["lam_H"] > 0, "params: lam_W and lam_H must be > 0")
     else:
         _require(p["lam_W"] == p["lam_H"] == p["lam_b"] == 0 and not p["bias"],
@@ -249,8 +255,54 @@ def lower_gram_symmetric(data: dict, p: dict) -> flint.arb:
     return entropy([1 - (K - 1) * q]) + (K - 1) * entropy([q]) - ball(K * p["tau"] * q)
 
 
+def lower_deep_scalar(data: dict, p: dict) -> flint.arb:
+    """Deep linear MSE: the sum over classes (bias-free), or K - 1 times the ETF direction
+    (free bias, balanced), of min_{x >= 0} phi(x) = A (x - 1)^2 + ((L+1)/2) kappa^(1/(L+1))
+    x^(2/(L+1)), A = n_k/(2N), kappa = n_k lam_H lam_W^L.  With x = s^(L+1) the minimum is
+    at 0 or at a positive real root of P(s) = s^((L-1)(L+1)) (1 - s^(L+1))^(L+1) - R,
+    R = kappa/(2A)^(L+1).  The file lists these roots as disjoint rational intervals; each
+    must show a sign change of P (exact), and FLINT's isolation of all complex roots of P
+    must find exactly as many positive real roots.  L = min of phi over 0 and the intervals."""
+    K, L, N = p["K"], p["L"], sum(p["counts"])
+    if p["bias"]:
+        _require(len(set(p["counts"])) == 1 and p["lam_b"] == 0,
+                 "lower bound: the free-bias case needs balanced n and lam_b = 0")
+    classes = p["counts"][:1] if p["bias"] else p["counts"]
+    per_class = data.get("stationary_intervals")
+    _require(isinstance(per_class, list) and len(per_class) == len(classes),
+             "lower bound: one list of stationary intervals per class expected")
+    s = flint.fmpq_poly([0, 1])
+    total = flint.arb(0)
+    for n_k, intervals in zip(classes, per_class):
+        A, kappa = Fraction(n_k, 2 * N), n_k * p["lam_H"] * p["lam_W"] ** L
+        R = kappa / (2 * A) ** (L + 1)
+        P = s ** ((L - 1) * (L + 1)) * (1 - s ** (L + 1)) ** (L + 1) - flint.fmpq(
+            R.numerator, R.denominator)
+        found = [z for z, _ in P.numer().complex_roots()
+                 if z.imag.contains(0) and z.real.upper() > 0]
+        bounds = matrix(intervals, len(intervals), 2, "lower.stationary_intervals", rational)
+        _require(len(bounds) == len(found), "lower bound: the stationary intervals do not "
+                 "match the positive real roots of P")
+        _require(all(a < b for a, b in bounds)
+                 and all(bounds[i][1] < bounds[i + 1][0] for i in range(len(bounds) - 1)),
+                 "lower bound: stationary intervals must be disjoint and increasing")
+        c = ball(Fraction(L + 1, 2)) * ball(kappa).root(L + 1)
+        values = [ball(A)]  # phi(0)
+        for a, b in bounds:
+            pa, pb = (P(flint.fmpq(x.numerator, x.denominator)) for x in (a, b))
+            _require(pa * pb < 0, "lower bound: no sign change of P on a stationary interval")
+            root = ball(a).union(ball(b))
+            x = flint.arb(1)
+            for _ in range(L + 1):
+                x *= root
+            values.append(ball(A) * (x - 1) * (x - 1) + c * root * root)
+        total += min(values, key=lambda v: ends(v, "lower bound")[0])
+    return total * (K - 1) if p["bias"] else total
+
+
 LOWER = {"ce-symmetric-dual": lower_ce_symmetric, "ce-dense-dual": lower_ce_dense,
-         "mse-dual": lower_mse, "gram-symmetric-dual": lower_gram_symmetric}
+         "mse-dual": lower_mse, "gram-symmetric-dual": lower_gram_symmetric,
+         "deep-scalar-roots": lower_deep_scalar}
 
 
 # --------------------------------------------------------------------------- upper bounds
@@ -312,19 +364,27 @@ def upper_frame(point: dict, p: dict, loss_name: str) -> flint.arb:
 
 
 def upper_dense(point: dict, p: dict, loss_name: str) -> flint.arb:
-    """W (K x d), class means H (d x K), b (K): f = data term of Z = W H + b 1^T
-    + lam_W/2 |W|^2 + lam_H/2 sum_k n_k |h_k|^2 + lam_b/2 |b|^2."""
-    K, d = p["K"], p["d"]
-    W = flint.arb_mat(matrix(point.get("W"), K, d, "point.W", binary_float))
+    """W (K x d) -- or, deep, W_1..W_L (d x d, W_L K x d) -- class means H (d x K), b (K):
+    f = data term of Z = W_L ... W_1 H + b 1^T + lam_W/2 sum_l |W_l|^2
+    + lam_H/2 sum_k n_k |h_k|^2 + lam_b/2 |b|^2."""
+    K, d, L = p["K"], p["d"], p["L"]
+    layers = point.get("W") if point["kind"] == "deep-dense" else [point.get("W")]
+    _require(isinstance(layers, list) and len(layers) == L,
+             f"point: expected {L} weight matrices for these params")
+    Ws = [flint.arb_mat(matrix(W, K if i == L - 1 else d, d, f"point.W{i + 1}", binary_float))
+          for i, W in enumerate(layers)]
     H = flint.arb_mat(matrix(point.get("H"), d, K, "point.H", binary_float))
     b = bias_of(point, p)
     bias = matrix([b], 1, K, "point.b", binary_float)[0] if b is not None else [0] * K
-    Z = W * H
+    Z = H
+    for W in Ws:
+        Z = W * Z
     columns = [[Z[j, k] + bias[j] for j in range(K)] for k in range(K)]
     value = data_term(loss_name, columns, p)
     sq = lambda x: x * x  # noqa: E731 - arb's power of a ball containing 0 is nan
-    value += ball(p["lam_W"]) * sum((sq(W[i, j]) for i in range(K) for j in range(d)),
-                                    flint.arb(0)) / 2
+    for W in Ws:
+        value += ball(p["lam_W"]) * sum((sq(W[i, j]) for i in range(W.nrows())
+                                         for j in range(d)), flint.arb(0)) / 2
     value += ball(p["lam_H"]) * sum((sq(H[i, k]) * p["counts"][k] for i in range(d)
                                      for k in range(K)), flint.arb(0)) / 2
     return value + ball(p["lam_b"]) * sum((sq(x) for x in bias), flint.arb(0)) / 2
@@ -346,7 +406,7 @@ def upper_sphere(point: dict, p: dict, loss_name: str) -> flint.arb:
 
 
 UPPER = {("plain", "frame"): upper_frame, ("plain", "dense"): upper_dense,
-         ("sphere", "dense"): upper_sphere}
+         ("deep-linear", "deep-dense"): upper_dense, ("sphere", "dense"): upper_sphere}
 
 
 # --------------------------------------------------------------------------- claimed value
@@ -366,8 +426,13 @@ def evaluate_expression(text: str) -> flint.arb:
 def _eval(node: ast.AST) -> Fraction | flint.arb:
     if isinstance(node, ast.Constant) and type(node.value) is int:
         return Fraction(node.value)
-    if isinstance(node, ast.Name) and node.id in ("pi", "E"):
+    if isinstance(node, ast.Name) and node.id in ("pi", "E", "x"):
+        if node.id == "x":  # the variable of a CRootOf polynomial
+            return flint.fmpq_poly([0, 1])
         return flint.arb.pi() if node.id == "pi" else flint.arb(1).exp()
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
+            node.func.id == "CRootOf" and len(node.args) == 2:
+        return _real_root(_eval(node.args[0]), _eval(node.args[1]))
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
         x = _eval(node.operand)
         return -x if isinstance(node.op, ast.USub) else x
@@ -382,6 +447,12 @@ def _eval(node: ast.AST) -> Fraction | flint.arb:
             return _power(a, b)
         ops = {ast.Add: lambda: a + b, ast.Sub: lambda: a - b, ast.Mult: lambda: a * b,
                ast.Div: lambda: a / b}
+        if isinstance(a, flint.fmpq_poly) or isinstance(b, flint.fmpq_poly):
+            a, b = (flint.fmpq(x.numerator, x.denominator) if isinstance(x, Fraction) else x
+                    for x in (a, b))
+            _require(type(node.op) in (ast.Add, ast.Sub, ast.Mult),
+                     "claimed value: unsupported polynomial expression")
+            return ops[type(node.op)]()
         if type(node.op) in ops:
             if isinstance(a, Fraction) and isinstance(b, Fraction):
                 _require(not (isinstance(node.op, ast.Div) and b == 0),
@@ -392,9 +463,22 @@ def _eval(node: ast.AST) -> Fraction | flint.arb:
     raise CheckFailure(f"claimed value: unsupported expression {ast.dump(node)[:60]}")
 
 
-def _power(a: Fraction | flint.arb, b: Fraction | flint.arb) -> Fraction | flint.arb:
+def _real_root(poly: Any, index: Any) -> flint.arb:
+    """SymPy's CRootOf(poly, i) for a real root: the i-th real root in increasing order
+    (FLINT isolates every complex root; real ones have imaginary part exactly 0)."""
+    _require(isinstance(poly, flint.fmpq_poly) and isinstance(index, Fraction)
+             and index.denominator == 1, "claimed value: malformed CRootOf")
+    real = sorted((z.real for z, _ in poly.numer().complex_roots() if z.imag == 0),
+                  key=lambda r: float(r.mid()))
+    _require(0 <= index < len(real), "claimed value: CRootOf index is not a real root")
+    return real[int(index)]
+
+
+def _power(a: Any, b: Any) -> Any:
     if isinstance(b, Fraction) and b.denominator == 1 and abs(b) <= 64:
         e = int(b)
+        if isinstance(a, flint.fmpq_poly) and e >= 0:
+            return a**e
         if isinstance(a, Fraction):
             _require(a != 0 or e >= 0, "claimed value: division by zero")
             return a**e
