@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from .spec import SpecError
 
@@ -65,7 +66,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if args.all:
         if args.theorem or args.param:
             raise SpecError("--all takes no THEOREM and no -p parameters")
-        reports = verify_all(**options)
+        if args.certificate_dir:
+            Path(args.certificate_dir).mkdir(parents=True, exist_ok=True)
+        reports = verify_all(certificate_dir=args.certificate_dir, **options)
+        _report_proof_files(reports)
         for r in reports:
             r["ok"] = meets_expectation(r)
         if args.json:
@@ -79,7 +83,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
         return 0 if all(r["ok"] for r in reports) else 1
     if not args.theorem:
         raise SpecError("verify needs a THEOREM id (see `ncproofs list`) or --all")
-    report = verify(args.theorem, _parse_params(args.param), **options)
+    report = verify(args.theorem, _parse_params(args.param),
+                    certificate_out=args.certificate_out, **options)
+    _report_proof_files([report])
     if args.json:
         print(to_json(report))
     elif args.latex:
@@ -87,6 +93,15 @@ def cmd_verify(args: argparse.Namespace) -> int:
     else:
         print(verify_text(report))
     return 0 if report["verdict"]["status"] not in ("inconsistent",) else 1
+
+
+def _report_proof_files(reports: list[dict]) -> None:
+    """One stderr line per requested proof file: where it is, or why there is none."""
+    for r in reports:
+        if "proof_file" in r:
+            print(f"proof file: {r['proof_file']}" if r["proof_file"] else
+                  f"no proof file for {r['theorem']}: {r.get('proof_file_note', '')}",
+                  file=sys.stderr)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -118,7 +133,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-solve", action="store_true", help="skip the numeric solve")
     p.add_argument("--no-landscape", action="store_true", help="skip the Hessian report")
+    p.add_argument("--certificate-out", metavar="FILE.json",
+                   help="write a proof file for `ncproofs check` (certified cases)")
+    p.add_argument("--certificate-dir", metavar="DIR",
+                   help="with --all: write each case's proof file into DIR")
     p.set_defaults(func=cmd_verify)
+
+    from .check import cli as check_cli
+
+    p = sub.add_parser("check", help="re-verify a proof file independently of the package")
+    check_cli.add_arguments(p)
+    p.set_defaults(func=check_cli.run)
 
     try:
         from . import metrics_cli
@@ -141,6 +166,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["check"]:  # the independent checker: no engine (torch, sympy) imports
+        from .check.cli import main as check_main
+
+        return check_main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "starts", 1) is not None and getattr(args, "starts", 1) < 1:

@@ -19,11 +19,11 @@ that exact value; a Python float is read through its shortest round-trip decimal
 from __future__ import annotations
 
 import dataclasses
-import math
-import re
 from collections.abc import Mapping
 from fractions import Fraction
 from typing import Any, ClassVar
+
+from .exact import ExactParseError, parse_bool, parse_fraction, parse_int
 
 
 class SpecError(ValueError):
@@ -39,65 +39,24 @@ MIN_MAGNITUDE = Fraction(1, 10**300)
 
 
 def _to_fraction(name: str, value: Any) -> Fraction:
-    if isinstance(value, bool):
-        raise SpecError(f"{name} must be a number, got {value!r}")
-    if isinstance(value, Fraction):
-        return value
-    if isinstance(value, int):
-        return Fraction(value)
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise SpecError(f"{name} must be a finite number, got {value!r}")
-        return Fraction(repr(value))
-    if isinstance(value, str):
-        text = value.strip()
-        exponent = re.search(r"[eE]([+-]?\d+)$", text)
-        if exponent and abs(int(exponent.group(1))) > 400:
-            # Fraction("1e100000000") alone takes minutes; no engine handles such numbers
-            raise SpecError(f"{name} must be between 1e-300 and 1e100 in magnitude, "
-                            f"got {value!r}")
-        try:
-            return Fraction(text)
-        except (ValueError, ZeroDivisionError):
-            pass
-        try:
-            as_float = float(text)
-        except ValueError:
-            raise SpecError(f"{name} must be a number, got {value!r}") from None
-        if not math.isfinite(as_float):
-            raise SpecError(f"{name} must be a finite number, got {value!r}")
-        return Fraction(repr(as_float))
-    try:  # numpy scalars and other number types
-        as_float = float(value)
-    except (TypeError, ValueError):
-        raise SpecError(f"{name} must be a number, got {value!r}") from None
-    return _to_fraction(name, as_float)
+    try:
+        return parse_fraction(name, value)
+    except ExactParseError as exc:
+        raise SpecError(str(exc)) from None
 
 
 def _to_int(name: str, value: Any) -> int:
-    if isinstance(value, bool):
-        raise SpecError(f"{name} must be an integer, got {value!r}")
-    if isinstance(value, int):
-        return value
     try:
-        frac = _to_fraction(name, value)
-    except SpecError:
-        raise SpecError(f"{name} must be an integer, got {value!r}") from None
-    if frac.denominator != 1:
-        raise SpecError(f"{name} must be an integer, got {value!r}")
-    return int(frac)
+        return parse_int(name, value)
+    except ExactParseError as exc:
+        raise SpecError(str(exc)) from None
 
 
 def _to_bool(name: str, value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int) and value in (0, 1):
-        return bool(value)
-    if isinstance(value, str) and value.strip().lower() in ("true", "1", "yes", "on"):
-        return True
-    if isinstance(value, str) and value.strip().lower() in ("false", "0", "no", "off"):
-        return False
-    raise SpecError(f"{name} must be true or false, got {value!r}")
+    try:
+        return parse_bool(name, value)
+    except ExactParseError as exc:
+        raise SpecError(str(exc)) from None
 
 
 def _range_text(lower: Any, upper: Any, lower_open: bool, upper_open: bool) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import time
+from pathlib import Path
 from typing import Any
 
 from .certify.certificate import (
@@ -134,7 +135,10 @@ def verify(
     seed: int = 0,
     solve: bool = True,
     landscape: bool = True,
+    certificate_out: str | None = None,
 ) -> dict[str, Any]:
+    """``certificate_out``: also write a proof file there (:mod:`ncproofs.proof`); the report
+    then says ``proof_file`` (the path, or None) and ``proof_file_note`` (why none)."""
     theorem = get_theorem(theorem_id)
     spec = theorem.spec(params)
     t0 = time.perf_counter()
@@ -155,7 +159,7 @@ def verify(
         if enclosure is not None:
             numeric_upper = upper_end(enclosure)
             numeric_summary["objective_upper_bound_interval"] = numeric_upper
-    return {
+    report = {
         "theorem": theorem.id,
         "title": theorem.title,
         "citation": theorem.citation,
@@ -168,13 +172,26 @@ def verify(
         "timings": {"derive": t1 - t0, "certify": t2 - t1, "solve": t3 - t2,
                     "landscape": t4 - t3},
     }
+    if certificate_out is not None:
+        from .proof import NoProofFile, write_proof_file
+
+        try:
+            write_proof_file(certificate_out, theorem.id, params, closed, cert)
+            report["proof_file"] = str(certificate_out)
+        except NoProofFile as exc:
+            report["proof_file"], report["proof_file_note"] = None, str(exc)
+    return report
 
 
-def verify_all(**kwargs: Any) -> list[dict[str, Any]]:
-    """Every registered theorem on its default cases; each report gets ``expected``."""
+def verify_all(certificate_dir: str | None = None, **kwargs: Any) -> list[dict[str, Any]]:
+    """Every registered theorem on its default cases; each report gets ``expected``.
+    ``certificate_dir``: write each case's proof file there as ``THEOREM-CASE.json``."""
     reports = []
     for theorem_id, theorem in sorted(load_all().items()):
-        for case in theorem.default_cases:
+        for index, case in enumerate(theorem.default_cases):
+            if certificate_dir is not None:
+                kwargs["certificate_out"] = str(Path(certificate_dir)
+                                                / f"{theorem_id}-{index}.json")
             try:
                 report = verify(theorem_id, case["params"], **kwargs)
             except Exception as exc:  # noqa: BLE001 - one failing case must not hide the rest

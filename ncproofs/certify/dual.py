@@ -55,6 +55,8 @@ class DualBound:
     method: str
     theta: Fraction = Fraction(1)
     details: dict[str, Any] = field(default_factory=dict)
+    #: the exact dual data for a proof file (rationals as "p/q" strings; ncproofs.check)
+    proof: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,7 @@ class CEDual:
             value=value,
             method="exact symmetric dual point (q^2 <= n lam_W lam_H checked in rationals)",
             details={"q": float(q), "slack": float(n * self.s_squared - r * r)},
+            proof={"kind": "ce-symmetric-dual", "q": str(q)},
         )
 
     # ------------------------------------------------------------------ dense
@@ -150,6 +153,8 @@ class CEDual:
             method="dense dual point: rational simplex rounding, exact PSD check (Descartes)",
             theta=theta,
             details={"theta": float(theta), "bias_penalty": float(bias_penalty)},
+            proof={"kind": "ce-dense-dual",
+                   "P_columns": [[str(x) for x in col] for col in p_final]},
         )
 
     def psd_slack_holds(self, Y: list[list[Fraction]], theta: Fraction) -> bool:

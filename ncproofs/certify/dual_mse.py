@@ -115,6 +115,7 @@ class MSEDual:
             theta=theta,
             details={"theta": float(theta), "theta_deficit": float(1 - theta),
                      "dual_value": float(value)},
+            proof={"kind": "mse-dual", "Y": [[str(y) for y in row] for row in Yt]},
         )
 
     def _feasible_scale(self, Y: list[list[Fraction]]) -> Fraction:

@@ -61,6 +61,8 @@ class GramBound:
     value: flint.arb
     method: str
     details: dict[str, Any] = field(default_factory=dict)
+    #: the exact dual data for a proof file (ncproofs.check); None when not exported
+    proof: dict[str, Any] | None = None
 
 
 def arb_unit_rows(V: np.ndarray) -> list[list[flint.arb]]:
@@ -204,6 +206,7 @@ class GramCEDual:
             method="exact symmetric dual point y = -(tau q/2) 1: C - Diag(y) has eigenvalues "
                    "tau q, tau q/2 and 0, all >= 0",
             details={"q": float(q)},
+            proof={"kind": "gram-symmetric-dual", "q": str(q)},
         )
 
     def dense_bound(self, G: np.ndarray) -> GramBound:

@@ -170,6 +170,24 @@ class DeepScalar:
 
     # ---------------------------------------------------------------- certified (flint) route
 
+    def positive_real_roots(self) -> list[flint.arb]:
+        """Certified balls of the real roots s of P with s possibly > 0 (FLINT's
+        ``fmpz_poly.complex_roots`` returns real roots with imaginary part exactly 0)."""
+        P = self.stationarity_poly(sp.Symbol("s"))
+        _, Pz = P.clear_denoms()
+        coeffs = [int(c) for c in reversed(Pz.all_coeffs())]
+        return [z.real for z, _mult in flint.fmpz_poly(coeffs).complex_roots()
+                if z.imag == 0 and z.real.upper() > 0]
+
+    def proof_intervals(self) -> list[list[str]]:
+        """The positive real roots of P as exact rational intervals [lo, hi] (the ends of
+        the balls), for a proof file."""
+        out = []
+        for root in self.positive_real_roots():
+            ends = [e.man_exp() for e in (root.lower(), root.upper())]
+            out.append([str(Fraction(int(m)) * Fraction(2) ** int(e)) for m, e in ends])
+        return out
+
     def certified_minimum(self) -> tuple[flint.arb, list[tuple[flint.arb, flint.arb]]]:
         """A rigorous enclosure-based lower bound of min_{x >= 0} phi(x).
 
@@ -178,21 +196,11 @@ class DeepScalar:
         (x ball, phi ball) for x = 0 and every positive real root of P (spurious roots of
         P for s > 1 only add feasible points, which never invalidates a minimum)."""
         L = self.L
-        s = sp.Symbol("s")
-        P = self.stationarity_poly(s)
-        _, Pz = P.clear_denoms()
-        coeffs = [int(c) for c in reversed(Pz.all_coeffs())]
-        roots = flint.fmpz_poly(coeffs).complex_roots()
         A = flint.arb(flint.fmpq(self.A.numerator, self.A.denominator))
         kappa = flint.arb(flint.fmpq(self.kappa.numerator, self.kappa.denominator))
         q = kappa.root(L + 1)
         cands: list[tuple[flint.arb, flint.arb]] = [(flint.arb(0), A)]
-        for z, _mult in roots:
-            if z.imag != 0:
-                continue
-            sr = z.real
-            if not sr.upper() > 0:
-                continue
+        for sr in self.positive_real_roots():
             x = arb_ipow(sr, L + 1)
             val = A * ((x - 1) * (x - 1)) + flint.arb(L + 1) / 2 * q * (sr * sr)
             cands.append((x, val))

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from ..certify.certificate import Certificate
+from ..certify.frames import FramePoint
 from ..certify.structure import (
     MAX_STRUCTURE_K,
     ClaimedLogits,
@@ -85,7 +86,10 @@ class PlainUFMTheorem(Theorem):
     def objective(self, spec: UFMSpec, device: torch.device | str = "cpu") -> UFMObjective:
         return UFMObjective(spec, self.loss(spec), labels_of(spec.n, torch.device(device)))
 
-    def upper_bound(self, spec: UFMSpec, point: ExplicitPoint) -> flint.arb:
+    def upper_bound(self, spec: UFMSpec, point: ExplicitPoint | FramePoint) -> flint.arb:
+        if isinstance(point, FramePoint):  # O(K): never a dense K x d product
+            return point.interval_objective(self.loss(spec), spec.lam_W, spec.lam_H,
+                                            spec.lam_b)
         a = point.arrays
         return interval_objective(
             self.loss(spec), a["W"], a["H"], a.get("b"), point.labels, point.counts,

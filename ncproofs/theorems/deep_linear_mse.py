@@ -294,10 +294,12 @@ class DeepLinearMSE(Theorem):
                                reason=closed.reason, assumptions=assumptions)
         lower, details = self.lower_bound(spec)  # type: ignore[arg-type]
         upper = self.upper_bound(spec, closed.point) if closed.point is not None else None
+        intervals = [ds.proof_intervals() for ds in scalar_problems(spec)]  # type: ignore
         return decide(method=method, lower=lower, upper=upper,
                       claimed=claimed_enclosure(closed.objective), assumptions=assumptions,
                       lower_source=EXACT_ROOTS,
-                      details=details)
+                      details=details, proof={"lower": {"kind": "deep-scalar-roots",
+                                                        "stationary_intervals": intervals}})
 
     def solve(self, spec: UFMSpec, *, device: str = "auto", starts: int = 8,
               seed: int = 0) -> NumericResult:

@@ -211,7 +211,8 @@ class SphereCrossEntropy(Theorem):
                                            "rigorous": True, **dense.details}
         return self.conclude(spec, closed, method=method, lower=lower.value,
                              assumptions=assumptions, details=details,
-                             lower_source=EXACT_DUAL)
+                             lower_source=EXACT_DUAL,
+                             proof={"lower": lower.proof})
 
     # ------------------------------------------------------------------ numeric
 

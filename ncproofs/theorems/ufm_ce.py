@@ -36,9 +36,9 @@ import sympy as sp
 
 from ..certify.certificate import NOT_APPLICABLE, Assumption, Certificate
 from ..certify.dual import CEDual
-from ..certify.intervals import isqrt_fraction_below
-from ..certify.provenance import EXACT_DUAL, FACTORIZATION, WEAK_DUALITY, jensen
+from ..certify.frames import FramePoint
 from ..certify.intervals import isqrt_fraction_below, sympy_to_arb
+from ..certify.provenance import EXACT_DUAL, FACTORIZATION, WEAK_DUALITY, jensen
 from ..certify.relaxation import solve_relaxation
 from ..certify.structure import ClaimedLogits
 from ..derive.reduction import DerivationStep, SymmetricReduction
@@ -46,7 +46,7 @@ from ..geometry import simplex_etf
 from ..losses import get_loss
 from ..spec import UFMSpec
 from ._plain import PlainUFMTheorem, collapsed_point
-from .base import ClosedForm, register
+from .base import ClosedForm, ExplicitPoint, register
 
 RELAXATION_CROSS_CHECK_MAX_K = 30
 
@@ -68,6 +68,21 @@ def etf_scales(a: sp.Expr, n: int, lam_W: sp.Expr, lam_H: sp.Expr) -> ETFScales:
     return ETFScales(a=a, alpha=alpha, beta=beta)
 
 
+def etf_point(spec: UFMSpec, alpha: float, beta: float) -> ExplicitPoint | FramePoint:
+    """W = alpha P, h_k = beta P^T e_k, b = 0 for a simplex ETF P of the stated d: stored by
+    structure (the centred standard basis, O(K) to evaluate) when d >= K, else the dense
+    Helmert frame (d = K - 1)."""
+    K, d = spec.K, spec.d
+    bias = 0.0 if spec.bias else None
+    if d >= K:
+        return FramePoint("centred-basis", K, d, alpha, beta, bias, spec.n)
+    import numpy as np
+
+    P = simplex_etf(K, d)
+    return collapsed_point(alpha * P, beta * P.T, None if bias is None else np.zeros(K),
+                           spec.n)
+
+
 def etf_closed_form(spec: UFMSpec, margin: sp.Expr | None, steps=()) -> ClosedForm:
     """Closed form with class-mean logit margin ``margin`` (None or 0: the origin).
 
@@ -78,11 +93,7 @@ def etf_closed_form(spec: UFMSpec, margin: sp.Expr | None, steps=()) -> ClosedFo
     t = sp.sqrt(n * lam_W * lam_H)
     reduction = SymmetricReduction(get_loss("ce"), sp.Integer(K), t)
     if margin is None or margin == 0:
-        import numpy as np
-
-        point = collapsed_point(
-            np.zeros((K, d)), np.zeros((d, K)), np.zeros(K) if spec.bias else None, spec.n
-        )
+        point = FramePoint("zero", K, d, 0.0, 0.0, 0.0 if spec.bias else None, spec.n)
         return ClosedForm(
             objective=sp.log(K), regime="zero (W = H = 0, K t >= 1)",
             minimizer={"geometry": "origin", "a": 0.0, "alpha": 0.0, "beta": 0.0, "b": 0.0},
@@ -103,13 +114,7 @@ def etf_closed_form(spec: UFMSpec, margin: sp.Expr | None, steps=()) -> ClosedFo
             point=None, steps=list(steps), applicable=False,
             reason=f"d = {d} < K - 1 = {K - 1}: a simplex ETF does not fit in R^d",
         )
-    import numpy as np
-
-    P = simplex_etf(K, d)
-    point = collapsed_point(
-        float(scales.alpha) * P, float(scales.beta) * P.T,
-        np.zeros(K) if spec.bias else None, spec.n,
-    )
+    point = etf_point(spec, float(scales.alpha), float(scales.beta))
     return ClosedForm(
         objective=value, regime="collapse (simplex ETF, K t < 1)", minimizer=summary,
         point=point, steps=list(steps),
@@ -147,7 +152,8 @@ def certify_symmetric_ce(
                                  spec.lam_b, spec.bias)
         details["relaxation"] = relax.as_details()
     return theorem.conclude(spec, closed, method=method, lower=lower.value,
-                            assumptions=assumptions, details=details, lower_source=EXACT_DUAL)
+                            assumptions=assumptions, details=details, lower_source=EXACT_DUAL,
+                            proof={"lower": lower.proof})
 
 
 def etf_logits_claim(K: int, margin: sp.Expr | None) -> ClaimedLogits:

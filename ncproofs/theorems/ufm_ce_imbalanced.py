@@ -339,11 +339,13 @@ class UFMCEImbalanced(PlainUFMTheorem):
             details["relaxation"] = {"value": relax.value, "solver": relax.solver,
                                      "status": relax.status, "seconds": relax.seconds,
                                      "rigorous": False}
-        upper = self.upper_bound(spec, collapsed_point(sol.W, sol.H, sol.b, spec.n))
+        point = collapsed_point(sol.W, sol.H, sol.b, spec.n)
+        upper = self.upper_bound(spec, point)
         # claimed=None: the candidate is our own numeric point, never a claim to refute
         cert = decide(method=method, lower=lower.value, upper=upper, claimed=None,
                       assumptions=ASSUMPTIONS, details=details, lower_source=EXACT_DUAL,
-                      upper_source=EXPLICIT_POINT + " (the class-mean solve's best point)")
+                      upper_source=EXPLICIT_POINT + " (the class-mean solve's best point)",
+                      proof={"lower": lower.proof, "point": point})
         if cert.status != "certified" and spec.d < spec.K:
             cert.reason += (f"; d = {spec.d} < K = {spec.K}: the relaxation may need rank > d "
                             "(then it is not attained in R^d)")

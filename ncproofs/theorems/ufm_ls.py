@@ -36,12 +36,11 @@ from ..certify.certificate import Certificate
 from ..certify.provenance import FACTORIZATION, WEAK_DUALITY, jensen
 from ..certify.structure import ClaimedLogits
 from ..derive.reduction import DerivationStep, SymmetricReduction
-from ..geometry import simplex_etf
 from ..losses import LabelSmoothingCE, Loss
 from ..spec import UFMSpec, param
 from ._plain import PlainUFMTheorem, collapsed_point
 from .base import ClosedForm, register
-from .ufm_ce import certify_symmetric_ce, claimed_margin, etf_logits_claim, etf_scales
+from .ufm_ce import certify_symmetric_ce, claimed_margin, etf_logits_claim, etf_point, etf_scales
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -75,9 +74,7 @@ def ls_closed_form(spec: LabelSmoothingSpec, margin: sp.Expr | None) -> ClosedFo
         return ClosedForm(objective=value, regime=regime, minimizer=summary, point=None,
                           applicable=False,
                           reason=f"d = {d} < K - 1 = {K - 1}: a simplex ETF does not fit in R^d")
-    P = simplex_etf(K, d)
-    point = collapsed_point(float(scales.alpha) * P, float(scales.beta) * P.T,
-                            np.zeros(K) if spec.bias else None, spec.n)
+    point = etf_point(spec, float(scales.alpha), float(scales.beta))
     return ClosedForm(objective=value, regime=regime, minimizer=summary, point=point)
 
 

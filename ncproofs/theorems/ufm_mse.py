@@ -45,8 +45,8 @@ import sympy as sp
 
 from ..certify.certificate import NOT_APPLICABLE, Certificate
 from ..certify.dual_mse import MSEDual
-from ..certify.provenance import EXACT_DUAL, FACTORIZATION, WEAK_DUALITY, jensen
 from ..certify.intervals import sympy_to_arb
+from ..certify.provenance import EXACT_DUAL, FACTORIZATION, WEAK_DUALITY, jensen
 from ..certify.relaxation import solve_relaxation
 from ..certify.structure import ClaimedLogits
 from ..derive.reduction import DerivationStep
@@ -139,7 +139,8 @@ def certify_mse(
         details["relaxation"] = relax.as_details()
     return theorem.conclude(spec, closed, method=method, lower=lower.value,
                             assumptions=MSE_ASSUMPTIONS, details=details,
-                            lower_source=EXACT_DUAL)
+                            lower_source=EXACT_DUAL,
+                            proof={"lower": lower.proof})
 
 
 @register

@@ -1,0 +1,585 @@
+r"""Re-verify a proof file from its parameters, its exact dual data and its explicit point.
+
+Nothing stored as a bound is trusted.  For a file of theorem T with parameters p:
+
+1. the parameters are parsed exactly as typed (``3e-3`` is 3/1000) with T's defaults;
+2. the lower bound L is recomputed from the exact dual data: its feasibility conditions
+   are checked in exact rationals (positive semidefiniteness by the signs of the
+   characteristic polynomial) and its value enclosed in arb balls;
+3. the upper bound U is the objective of the explicit point (exact binary floats, or a
+   named frame with exact scales), evaluated from p in arb balls;
+4. the claimed value is the arb enclosure of the file's exact expression, which must lie
+   inside the file's decimal enclosure;
+5. certified means  U - L <= 1e-9 max(|L|, |U|, |claimed|)  and  L - tol <= claimed <=
+   U + tol  (ends of the balls, compared as exact rationals), with every assumption a
+   ``lemma``; ``conditional`` files must name at least one ``reduction``.
+
+The optimum then lies in [L, U]: L <= f* because the dual point is feasible (weak
+duality, under the file's assumptions) and f* <= U because the point is feasible.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+from fractions import Fraction
+from typing import Any
+
+import flint
+
+from ..exact import ExactParseError, parse_bool, parse_fraction, parse_int
+
+FORMAT = "ncproofs-proof"
+FORMAT_VERSION = 1
+REL_TOL = Fraction(1, 10**9)
+PRECISION_BITS = 128
+
+
+class InputError(Exception):
+    """The file cannot be read as a proof file (exit status 2)."""
+
+
+class CheckFailure(Exception):
+    """An inequality or a consistency condition fails (exit status 1)."""
+
+
+# --------------------------------------------------------------------------- the models
+
+_PLAIN = ("K", "n", "d", "lam_W", "lam_H", "lam_b", "bias")
+#: theorem id -> model, loss, parameter names, defaults (as the package's specs define
+#: them), accepted lower-bound kinds and point kinds
+THEOREMS: dict[str, dict[str, Any]] = {
+    "ufm-ce": {"model": "plain", "loss": "ce", "names": _PLAIN,
+               "defaults": {"lam_b": "0", "bias": "true"},
+               "lower": ("ce-symmetric-dual", "ce-dense-dual")},
+    "ufm-ls": {"model": "plain", "loss": "ls", "names": _PLAIN + ("alpha",),
+               "defaults": {"lam_b": "0", "bias": "true", "alpha": "1/10"},
+               "lower": ("ce-symmetric-dual", "ce-dense-dual")},
+    "ufm-ce-imbalanced": {"model": "plain", "loss": "ce", "names": _PLAIN,
+                          "defaults": {"lam_b": "0", "bias": "true"},
+                          "lower": ("ce-dense-dual",)},
+    "ufm-mse": {"model": "plain", "loss": "mse", "names": _PLAIN,
+                "defaults": {"lam_b": "0", "bias": "true"}, "lower": ("mse-dual",)},
+    "ufm-mse-imbalanced": {"model": "plain", "loss": "mse", "names": _PLAIN,
+                           "defaults": {"lam_b": "0", "bias": "false"},
+                           "lower": ("mse-dual",)},
+    "deep-linear-mse": {"model": "deep-linear", "loss": "mse", "names": _PLAIN + ("L",),
+                        "defaults": {"lam_b": "0", "bias": "false"},
+                        "lower": ("deep-scalar-roots",)},
+    "sphere-ce": {"model": "sphere", "loss": "ce", "names": _PLAIN + ("tau",),
+                  "defaults": {"lam_W": "0", "lam_H": "0", "lam_b": "0", "bias": "false"},
+                  "lower": ("gram-symmetric-dual",)},
+}
+LOWER_KINDS = ("ce-symmetric-dual", "ce-dense-dual", "mse-dual", "gram-symmetric-dual",
+               "deep-scalar-roots")
+
+
+def parse_params(theorem: str, typed: dict[str, Any]) -> dict[str, Any]:
+    """K, counts, d, lam_W, lam_H, lam_b, bias (+ alpha, tau) from the typed strings."""
+    info = THEOREMS[theorem]
+    unknown = sorted(set(typed) - set(info["names"]))
+    if unknown:
+        raise CheckFailure(f"params: unknown parameter {unknown[0]!r} for {theorem}")
+    raw = {**info["defaults"], **typed}
+    missing = [k for k in info["names"] if k not in raw]
+    if missing:
+        raise CheckFailure(f"params: missing parameter {missing[0]}")
+    try:
+        p: dict[str, Any] = {"K": parse_int("K", raw["K"]), "d": parse_int("d", raw["d"]),
+                             "bias": parse_bool("bias", raw["bias"]),
+                             "L": parse_int("L", raw.get("L", 1))}
+        for name in ("lam_W", "lam_H", "lam_b", "alpha", "tau"):
+            if name in raw:
+                p[name] = parse_fraction(name, raw[name])
+        items = str(raw["n"]).replace(" ", "").split(",")
+        counts = tuple(parse_int("n", x) for x in items)
+    except ExactParseError as exc:
+        raise CheckFailure(f"params: {exc}") from None
+    p["counts"] = counts * p["K"] if len(counts) == 1 else counts
+    _require(p["K"] >= 2 and p["d"] >= 1, "params: need K >= 2 and d >= 1")
+    _require(len(p["counts"]) == p["K"] and min(p["counts"]) >= 1,
+             "params: n must be one int >= 1 or K of them")
+    _require(p["lam_b"] >= 0 and (p["bias"] or p["lam_b"] == 0),
+             "params: lam_b must be >= 0, and 0 without a bias")
+    _require(p["L"] >= 1, "params: L must be >= 1")
+    if info["model"] != "sphere":
+        _require(p["lam_W"] > 0 and p["lam_H"] > 0, "params: lam_W and lam_H must be > 0")
+    else:
+        _require(p["lam_W"] == p["lam_H"] == p["lam_b"] == 0 and not p["bias"],
+                 "params: the sphere model has no weight decay and no bias")
+        _require(p["tau"] > 0, "params: tau must be > 0")
+    _require(0 <= p.get("alpha", 0) < 1, "params: alpha must be in [0, 1)")
+    p["smoothing"] = p.get("alpha", Fraction(0)) if info["loss"] == "ls" else Fraction(0)
+    return p
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise CheckFailure(message)
+
+
+# --------------------------------------------------------------------------- arithmetic
+
+
+def ball(x: Fraction | int) -> flint.arb:
+    x = Fraction(x)
+    return flint.arb(flint.fmpq(x.numerator, x.denominator))
+
+
+def exact_of_arb_end(x: flint.arb) -> Fraction:
+    """An endpoint ball (radius 0) as an exact rational."""
+    man, exp = (int(v) for v in x.man_exp())
+    return Fraction(man) * Fraction(2) ** exp
+
+
+def ends(x: flint.arb, what: str) -> tuple[Fraction, Fraction]:
+    """Exact rationals lo <= x <= hi (the ends of the ball)."""
+    _require(x.is_finite(), f"{what}: the interval evaluation is not finite")
+    return exact_of_arb_end(x.lower()), exact_of_arb_end(x.upper())
+
+
+def rational(text: Any, what: str) -> Fraction:
+    try:
+        return parse_fraction(what, text)
+    except ExactParseError as exc:
+        raise InputError(f"malformed proof file: {exc}") from None
+
+
+def binary_float(text: Any, what: str) -> flint.arb:
+    """An exact ball for a float written with ``float.hex``."""
+    try:
+        return flint.arb(float.fromhex(text))
+    except (TypeError, ValueError):
+        raise InputError(f"malformed proof file: {what} must be a hex float, got {text!r}"
+                         ) from None
+
+
+def entropy(p: list[Fraction]) -> flint.arb:
+    """-sum p_j log p_j (0 log 0 = 0) for exact p_j >= 0."""
+    total = flint.arb(0)
+    for pj in p:
+        if pj != 0:
+            total -= ball(pj) * ball(pj).log()
+    return total
+
+
+def is_psd(C: list[list[Fraction]]) -> bool:
+    """Exact test of a symmetric rational matrix: det(xI - C) = sum c_i x^i has only
+    nonnegative roots iff (-1)^(K-i) c_i >= 0 for all i (it is real-rooted; Descartes)."""
+    K = len(C)
+    if any(C[i][j] != C[j][i] for i in range(K) for j in range(K)):
+        return False
+    M = flint.fmpq_mat(K, K, [flint.fmpq(x.numerator, x.denominator) for r in C for x in r])
+    coeffs = M.charpoly().coeffs()
+    return all((-1) ** (K - i) * c >= 0 for i, c in enumerate(coeffs))
+
+
+def dual_slack(Y: list[list[Fraction]], p: dict[str, Any]) -> list[list[Fraction]]:
+    """lam_W lam_H diag(n) - Y^T Y (PSD iff |Y D^-1|_2 <= sqrt(lam_W lam_H))."""
+    K, s2 = p["K"], p["lam_W"] * p["lam_H"]
+    return [[(s2 * p["counts"][i] if i == j else 0) - sum(Y[r][i] * Y[r][j] for r in range(K))
+             for j in range(K)] for i in range(K)]
+
+
+def matrix(data: Any, rows: int, cols: int, what: str, convert) -> list[list[Any]]:
+    ok = isinstance(data, list) and len(data) == rows and all(
+        isinstance(r, list) and len(r) == cols for r in data)
+    _require(ok, f"{what}: expected a {rows} x {cols} matrix for these params")
+    return [[convert(x, what) for x in r] for r in data]
+
+
+# --------------------------------------------------------------------------- lower bounds
+
+
+def target(p: dict[str, Any], j: int, k: int) -> Fraction:
+    """Entry j of the (smoothed) one-hot target of class k."""
+    a = p["smoothing"]
+    return (1 - a) * (j == k) + a / p["K"]
+
+
+def lower_ce_symmetric(data: dict, p: dict) -> flint.arb:
+    """P = (1 - (K-1) q) I + q (11^T - I): Y = -(q - alpha/K)(I - 11^T/K) D^0, so Y 1 = 0
+    (every bias mode) and (*) reads (q - alpha/K)^2 <= n lam_W lam_H.  Value: the column
+    entropy Ent(1 - (K-1) q, q, ..., q)."""
+    K, q = p["K"], rational(data.get("q"), "lower.q")
+    _require(len(set(p["counts"])) == 1, "lower bound: the symmetric dual needs balanced n")
+    _require(0 <= q <= Fraction(1, K - 1), "lower bound: q must lie in [0, 1/(K-1)]")
+    r = q - p["smoothing"] / K
+    _require(r * r <= p["counts"][0] * p["lam_W"] * p["lam_H"],
+             "lower bound: dual point infeasible, (q - alpha/K)^2 > n lam_W lam_H")
+    return entropy([1 - (K - 1) * q]) + (K - 1) * entropy([q])
+
+
+def lower_ce_dense(data: dict, p: dict) -> flint.arb:
+    """Columns p_k of P in the simplex, Y = (P - T) diag(w), (*) exactly, Y 1 = 0 for an
+    unregularized bias.  Value: sum_k w_k Ent(p_k) - |Y 1|^2/(2 lam_b) (regularized bias)."""
+    K, N = p["K"], sum(p["counts"])
+    cols = matrix(data.get("P_columns"), K, K, "lower.P_columns", rational)
+    w = [Fraction(c, N) for c in p["counts"]]
+    _require(all(x >= 0 for c in cols for x in c) and all(sum(c) == 1 for c in cols),
+             "lower bound: a column of P is not a probability vector")
+    Y = [[w[k] * (cols[k][j] - target(p, j, k)) for k in range(K)] for j in range(K)]
+    _require(is_psd(dual_slack(Y, p)), "lower bound: lam_W lam_H diag(n) - Y^T Y is not PSD")
+    rows = [sum(r) for r in Y]
+    value = sum((ball(w[k]) * entropy(cols[k]) for k in range(K)), flint.arb(0))
+    if p["bias"] and p["lam_b"] == 0:
+        _require(all(r == 0 for r in rows), "lower bound: Y 1 != 0 with a free bias")
+    elif p["bias"]:
+        value -= ball(sum(r * r for r in rows) / (2 * p["lam_b"]))
+    return value
+
+
+def lower_mse(data: dict, p: dict) -> flint.arb:
+    """g(Y) = -tr Y - sum_k |Y e_k|^2/(2 w_k) - |Y 1|^2/(2 lam_b), exact, with (*) and
+    Y 1 = 0 for an unregularized bias."""
+    K, N = p["K"], sum(p["counts"])
+    Y = matrix(data.get("Y"), K, K, "lower.Y", rational)
+    w = [Fraction(c, N) for c in p["counts"]]
+    _require(is_psd(dual_slack(Y, p)), "lower bound: lam_W lam_H diag(n) - Y^T Y is not PSD")
+    rows = [sum(r) for r in Y]
+    value = -sum(Y[k][k] for k in range(K))
+    value -= sum(sum(Y[j][k] ** 2 for j in range(K)) / (2 * w[k]) for k in range(K))
+    if p["bias"] and p["lam_b"] == 0:
+        _require(all(r == 0 for r in rows), "lower bound: Y 1 != 0 with a free bias")
+    elif p["bias"]:
+        value -= sum(r * r for r in rows) / (2 * p["lam_b"])
+    return ball(value)
+
+
+def lower_gram_symmetric(data: dict, p: dict) -> flint.arb:
+    """Sphere CE: Ent(1 - (K-1) q, q, ..., q) - K tau q for 0 <= q <= 1/(K-1), balanced n
+    (the dual slack C - Diag(-(tau q/2) 1) has eigenvalues tau q, tau q/2, 0)."""
+    K, q = p["K"], rational(data.get("q"), "lower.q")
+    _require(len(set(p["counts"])) == 1, "lower bound: the symmetric dual needs balanced n")
+    _require(0 <= q <= Fraction(1, K - 1), "lower bound: q must lie in [0, 1/(K-1)]")
+    return entropy([1 - (K - 1) * q]) + (K - 1) * entropy([q]) - ball(K * p["tau"] * q)
+
+
+def lower_deep_scalar(data: dict, p: dict) -> flint.arb:
+    """Deep linear MSE: the sum over classes (bias-free), or K - 1 times the ETF direction
+    (free bias, balanced), of min_{x >= 0} phi(x) = A (x - 1)^2 + ((L+1)/2) kappa^(1/(L+1))
+    x^(2/(L+1)), A = n_k/(2N), kappa = n_k lam_H lam_W^L.  With x = s^(L+1) the minimum is
+    at 0 or at a positive real root of P(s) = s^((L-1)(L+1)) (1 - s^(L+1))^(L+1) - R,
+    R = kappa/(2A)^(L+1).  The file lists these roots as disjoint rational intervals; each
+    must show a sign change of P (exact), and FLINT's isolation of all complex roots of P
+    must find exactly as many positive real roots.  L = min of phi over 0 and the intervals."""
+    K, L, N = p["K"], p["L"], sum(p["counts"])
+    if p["bias"]:
+        _require(len(set(p["counts"])) == 1 and p["lam_b"] == 0,
+                 "lower bound: the free-bias case needs balanced n and lam_b = 0")
+    classes = p["counts"][:1] if p["bias"] else p["counts"]
+    per_class = data.get("stationary_intervals")
+    _require(isinstance(per_class, list) and len(per_class) == len(classes),
+             "lower bound: one list of stationary intervals per class expected")
+    s = flint.fmpq_poly([0, 1])
+    total = flint.arb(0)
+    for n_k, intervals in zip(classes, per_class):
+        A, kappa = Fraction(n_k, 2 * N), n_k * p["lam_H"] * p["lam_W"] ** L
+        R = kappa / (2 * A) ** (L + 1)
+        P = s ** ((L - 1) * (L + 1)) * (1 - s ** (L + 1)) ** (L + 1) - flint.fmpq(
+            R.numerator, R.denominator)
+        found = [z for z, _ in P.numer().complex_roots()
+                 if z.imag.contains(0) and z.real.upper() > 0]
+        bounds = matrix(intervals, len(intervals), 2, "lower.stationary_intervals", rational)
+        _require(len(bounds) == len(found), "lower bound: the stationary intervals do not "
+                 "match the positive real roots of P")
+        _require(all(a < b for a, b in bounds)
+                 and all(bounds[i][1] < bounds[i + 1][0] for i in range(len(bounds) - 1)),
+                 "lower bound: stationary intervals must be disjoint and increasing")
+        c = ball(Fraction(L + 1, 2)) * ball(kappa).root(L + 1)
+        values = [ball(A)]  # phi(0)
+        for a, b in bounds:
+            pa, pb = (P(flint.fmpq(x.numerator, x.denominator)) for x in (a, b))
+            _require(pa * pb < 0, "lower bound: no sign change of P on a stationary interval")
+            root = ball(a).union(ball(b))
+            x = flint.arb(1)
+            for _ in range(L + 1):
+                x *= root
+            values.append(ball(A) * (x - 1) * (x - 1) + c * root * root)
+        total += min(values, key=lambda v: ends(v, "lower bound")[0])
+    return total * (K - 1) if p["bias"] else total
+
+
+LOWER = {"ce-symmetric-dual": lower_ce_symmetric, "ce-dense-dual": lower_ce_dense,
+         "mse-dual": lower_mse, "gram-symmetric-dual": lower_gram_symmetric,
+         "deep-scalar-roots": lower_deep_scalar}
+
+
+# --------------------------------------------------------------------------- upper bounds
+
+
+def loss(name: str, z_label: flint.arb, others: list[tuple[flint.arb, int]],
+         p: dict) -> flint.arb:
+    """The loss at a logit vector given as its label entry and the other entries with
+    multiplicities:  ce: lse(z) - z_label;  ls: lse(z) - y^T z with the smoothed target
+    y = (1 - alpha) e_label + alpha/K 1;  mse: |z - e_label|^2 / 2."""
+    if name == "mse":
+        total = (z_label - 1) * (z_label - 1)  # not **2: arb's power of a ball with 0 is nan
+        for z, m in others:
+            total += z * z * m
+        return total / 2
+    shift = flint.arb(max(float(x.mid()) for x in [z_label] + [z for z, _ in others]))
+    lse = ((z_label - shift).exp() + sum(((z - shift).exp() * m for z, m in others),
+                                         flint.arb(0))).log() + shift
+    a = ball(p["smoothing"])
+    total_z = z_label + sum((z * m for z, m in others), flint.arb(0))
+    return lse - (1 - a) * z_label - a / p["K"] * total_z
+
+
+def data_term(name: str, columns: list[list[flint.arb]], p: dict) -> flint.arb:
+    """(1/N) sum_k n_k loss(z_k, k) for the class-mean logit columns z_k."""
+    total = flint.arb(0)
+    for k, (z, n) in enumerate(zip(columns, p["counts"])):
+        total += loss(name, z[k], [(x, 1) for j, x in enumerate(z) if j != k], p) * n
+    return total / sum(p["counts"])
+
+
+def bias_of(point: dict, p: dict) -> list[flint.arb] | None:
+    b = point.get("bias" if point.get("kind") == "frame" else "b")
+    _require((b is not None) == p["bias"], "point: a bias is given iff params say bias=true")
+    return b
+
+
+def upper_frame(point: dict, p: dict, loss_name: str) -> flint.arb:
+    """W = alpha P, h_k = beta P^T e_k, b = c 1 for P = [I - 11^T/K, 0] (centred basis),
+    [I, 0] (standard basis) or 0: P P^T has diagonal g and off-diagonal o, so column k of
+    the logits is alpha beta (g on the label, o elsewhere) + c, the same multiset for every
+    k; |W|^2 = alpha^2 K g, sum_k n_k |h_k|^2 = beta^2 N g, |b|^2 = K c^2."""
+    K, d = p["K"], p["d"]
+    frame = point.get("frame")
+    gram = {"centred-basis": (1 - Fraction(1, K), -Fraction(1, K)),
+            "standard-basis": (Fraction(1), Fraction(0)), "zero": (Fraction(0), Fraction(0))}
+    _require(frame in gram, f"point: unknown frame {frame!r}")
+    _require(frame == "zero" or d >= K, f"point: the {frame} frame needs d >= K")
+    g, o = gram[frame]
+    alpha, beta = binary_float(point.get("alpha"), "alpha"), binary_float(point.get("beta"), "beta")
+    b = bias_of(point, p)
+    c = binary_float(b, "bias") if b is not None else flint.arb(0)
+    ab = alpha * beta
+    on, off = ab * ball(g) + c, ab * ball(o) + c
+    value = loss(loss_name, on, [(off, K - 1)], p)  # the same for every class
+    value += ball(p["lam_W"]) * alpha * alpha * ball(K * g) / 2
+    value += ball(p["lam_H"]) * beta * beta * ball(sum(p["counts"]) * g) / 2
+    return value + ball(p["lam_b"]) * c * c * K / 2
+
+
+def upper_dense(point: dict, p: dict, loss_name: str) -> flint.arb:
+    """W (K x d) -- or, deep, W_1..W_L (d x d, W_L K x d) -- class means H (d x K), b (K):
+    f = data term of Z = W_L ... W_1 H + b 1^T + lam_W/2 sum_l |W_l|^2
+    + lam_H/2 sum_k n_k |h_k|^2 + lam_b/2 |b|^2."""
+    K, d, L = p["K"], p["d"], p["L"]
+    layers = point.get("W") if point["kind"] == "deep-dense" else [point.get("W")]
+    _require(isinstance(layers, list) and len(layers) == L,
+             f"point: expected {L} weight matrices for these params")
+    Ws = [flint.arb_mat(matrix(W, K if i == L - 1 else d, d, f"point.W{i + 1}", binary_float))
+          for i, W in enumerate(layers)]
+    H = flint.arb_mat(matrix(point.get("H"), d, K, "point.H", binary_float))
+    b = bias_of(point, p)
+    bias = matrix([b], 1, K, "point.b", binary_float)[0] if b is not None else [0] * K
+    Z = H
+    for W in Ws:
+        Z = W * Z
+    columns = [[Z[j, k] + bias[j] for j in range(K)] for k in range(K)]
+    value = data_term(loss_name, columns, p)
+    sq = lambda x: x * x  # noqa: E731 - arb's power of a ball containing 0 is nan
+    for W in Ws:
+        value += ball(p["lam_W"]) * sum((sq(W[i, j]) for i in range(W.nrows())
+                                         for j in range(d)), flint.arb(0)) / 2
+    value += ball(p["lam_H"]) * sum((sq(H[i, k]) * p["counts"][k] for i in range(d)
+                                     for k in range(K)), flint.arb(0)) / 2
+    return value + ball(p["lam_b"]) * sum((sq(x) for x in bias), flint.arb(0)) / 2
+
+
+def upper_sphere(point: dict, p: dict, loss_name: str) -> flint.arb:
+    """Rows w_k of W and columns h_k of H divided by their norms (the exact normalized
+    point, enclosed); logits tau w_j^T h_k; no regularizer."""
+    K, d = p["K"], p["d"]
+    W = matrix(point.get("W"), K, d, "point.W", binary_float)
+    H = matrix(point.get("H"), d, K, "point.H", binary_float)
+    Ht = [[H[i][k] for i in range(d)] for k in range(K)]
+    unit = [[x / sum((y * y for y in v), flint.arb(0)).sqrt() for x in v] for v in W + Ht]
+    Wn, Hn = unit[:K], unit[K:]
+    tau = ball(p["tau"])
+    columns = [[tau * sum((a * b for a, b in zip(Wn[j], Hn[k])), flint.arb(0))
+                for j in range(K)] for k in range(K)]
+    return data_term(loss_name, columns, p)
+
+
+UPPER = {("plain", "frame"): upper_frame, ("plain", "dense"): upper_dense,
+         ("deep-linear", "deep-dense"): upper_dense, ("sphere", "dense"): upper_sphere}
+
+
+# --------------------------------------------------------------------------- claimed value
+
+
+def evaluate_expression(text: str) -> flint.arb:
+    """Enclosure of a SymPy-printed closed form: integers, + - * / **, log, exp, sqrt,
+    pi, E (parsed with :mod:`ast`, never evaluated as Python)."""
+    try:
+        tree = ast.parse(text, mode="eval")
+    except SyntaxError:
+        raise CheckFailure("claimed value: the expression does not parse") from None
+    value = _eval(tree.body)
+    return value if isinstance(value, flint.arb) else ball(value)
+
+
+def _eval(node: ast.AST) -> Fraction | flint.arb:
+    if isinstance(node, ast.Constant) and type(node.value) is int:
+        return Fraction(node.value)
+    if isinstance(node, ast.Name) and node.id in ("pi", "E", "x"):
+        if node.id == "x":  # the variable of a CRootOf polynomial
+            return flint.fmpq_poly([0, 1])
+        return flint.arb.pi() if node.id == "pi" else flint.arb(1).exp()
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
+            node.func.id == "CRootOf" and len(node.args) == 2:
+        return _real_root(_eval(node.args[0]), _eval(node.args[1]))
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        x = _eval(node.operand)
+        return -x if isinstance(node.op, ast.USub) else x
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and len(node.args) == 1 \
+            and node.func.id in ("log", "exp", "sqrt") and not node.keywords:
+        x = _eval(node.args[0])
+        x = x if isinstance(x, flint.arb) else ball(x)
+        return getattr(x, node.func.id)()
+    if isinstance(node, ast.BinOp):
+        a, b = _eval(node.left), _eval(node.right)
+        if isinstance(node.op, ast.Pow):
+            return _power(a, b)
+        ops = {ast.Add: lambda: a + b, ast.Sub: lambda: a - b, ast.Mult: lambda: a * b,
+               ast.Div: lambda: a / b}
+        if isinstance(a, flint.fmpq_poly) or isinstance(b, flint.fmpq_poly):
+            a, b = (flint.fmpq(x.numerator, x.denominator) if isinstance(x, Fraction) else x
+                    for x in (a, b))
+            _require(type(node.op) in (ast.Add, ast.Sub, ast.Mult),
+                     "claimed value: unsupported polynomial expression")
+            return ops[type(node.op)]()
+        if type(node.op) in ops:
+            if isinstance(a, Fraction) and isinstance(b, Fraction):
+                _require(not (isinstance(node.op, ast.Div) and b == 0),
+                         "claimed value: division by zero")
+                return ops[type(node.op)]()
+            a, b = (x if isinstance(x, flint.arb) else ball(x) for x in (a, b))
+            return ops[type(node.op)]()
+    raise CheckFailure(f"claimed value: unsupported expression {ast.dump(node)[:60]}")
+
+
+def _real_root(poly: Any, index: Any) -> flint.arb:
+    """SymPy's CRootOf(poly, i) for a real root: the i-th real root in increasing order
+    (FLINT isolates every complex root; real ones have imaginary part exactly 0)."""
+    _require(isinstance(poly, flint.fmpq_poly) and isinstance(index, Fraction)
+             and index.denominator == 1, "claimed value: malformed CRootOf")
+    real = sorted((z.real for z, _ in poly.numer().complex_roots() if z.imag == 0),
+                  key=lambda r: float(r.mid()))
+    _require(0 <= index < len(real), "claimed value: CRootOf index is not a real root")
+    return real[int(index)]
+
+
+def _power(a: Any, b: Any) -> Any:
+    if isinstance(b, Fraction) and b.denominator == 1 and abs(b) <= 64:
+        e = int(b)
+        if isinstance(a, flint.fmpq_poly) and e >= 0:
+            return a**e
+        if isinstance(a, Fraction):
+            _require(a != 0 or e >= 0, "claimed value: division by zero")
+            return a**e
+        result = flint.arb(1)
+        for _ in range(abs(e)):  # products: arb's pow of a ball containing 0 is nan
+            result *= a
+        return result if e >= 0 else 1 / result
+    a, b = (x if isinstance(x, flint.arb) else ball(x) for x in (a, b))
+    return a**b
+
+
+# --------------------------------------------------------------------------- the check
+
+
+def load(path: str) -> dict[str, Any]:
+    """Read and sanity-check a proof file (InputError on unusable input)."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except FileNotFoundError:
+        raise InputError(f"no such file: {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read {path}: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path} is not valid JSON: {exc}") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise InputError(f"{path} is not an ncproofs proof file (format != {FORMAT!r})")
+    version = data.get("format_version")
+    if not isinstance(version, int) or version < 1:
+        raise InputError(f"{path}: malformed format_version {version!r}")
+    if version > FORMAT_VERSION:
+        raise InputError(f"{path} has format version {version}, newer than this checker's "
+                         f"{FORMAT_VERSION}: upgrade ncproofs")
+    theorem = data.get("theorem")
+    if theorem not in THEOREMS:
+        raise InputError(f"unknown certificate kind: theorem {theorem!r} (this checker "
+                         f"knows {', '.join(sorted(THEOREMS))})")
+    for key, kind in (("params", dict), ("lower", dict), ("point", dict),
+                      ("assumptions", list), ("status", str)):
+        if not isinstance(data.get(key), kind):
+            raise InputError(f"malformed proof file: {key!r} missing or not a {kind.__name__}")
+    if data["lower"].get("kind") not in THEOREMS[theorem]["lower"]:
+        raise InputError(f"unknown certificate kind: lower bound {data['lower'].get('kind')!r} "
+                         f"for {theorem}")
+    if (THEOREMS[theorem]["model"], data["point"].get("kind")) not in UPPER:
+        raise InputError(f"unknown certificate kind: point {data['point'].get('kind')!r} "
+                         f"for {theorem}")
+    return data
+
+
+def check(data: dict[str, Any]) -> dict[str, Any]:
+    """Re-verify every inequality of a loaded proof file.  Returns a summary; raises
+    :class:`CheckFailure` naming the first failure."""
+    old_prec = flint.ctx.prec
+    flint.ctx.prec = PRECISION_BITS
+    try:
+        return _check(data)
+    finally:
+        flint.ctx.prec = old_prec
+
+
+def _check(data: dict[str, Any]) -> dict[str, Any]:
+    theorem, info = data["theorem"], THEOREMS[data["theorem"]]
+    p = parse_params(theorem, data["params"])
+    kinds = [a.get("kind") if isinstance(a, dict) else None for a in data["assumptions"]]
+    _require(all(k in ("lemma", "reduction") for k in kinds),
+             "assumptions: each must have kind 'lemma' or 'reduction'")
+    status = data["status"]
+    if status == "certified":
+        _require("reduction" not in kinds, "status: certified, but an assumption is a reduction")
+    elif status == "conditional":
+        _require("reduction" in kinds, "status: conditional, but no assumption is a reduction")
+    else:
+        raise CheckFailure(f"status: only certified/conditional files can be checked, "
+                           f"got {status!r}")
+    lower = LOWER[data["lower"]["kind"]](data["lower"], p)
+    upper = UPPER[info["model"], data["point"]["kind"]](data["point"], p, info["loss"])
+    lo, _ = ends(lower, "lower bound")
+    _, hi = ends(upper, "upper bound (the point's objective)")
+    magnitudes = [abs(lo), abs(hi)]
+    claimed = data.get("claimed")
+    if claimed is not None:
+        value = evaluate_expression(str(claimed.get("expression")))
+        c_lo, c_hi = ends(value, "claimed value")
+        enclosure = claimed.get("enclosure")
+        _require(isinstance(enclosure, list) and len(enclosure) == 2,
+                 "claimed value: the enclosure must be [lo, hi]")
+        e_lo, e_hi = (rational(x, "claimed.enclosure") for x in enclosure)
+        _require(e_lo <= c_lo and c_hi <= e_hi,
+                 "claimed value: the expression's value is outside the stated enclosure")
+        magnitudes += [abs(c_lo), abs(c_hi)]
+    tol = REL_TOL * max(magnitudes)
+    _require(lo <= hi, f"bounds: lower bound {float(lo)!r} exceeds the point's value "
+                       f"{float(hi)!r}")
+    _require(hi - lo <= tol, f"gap: upper - lower = {float(hi - lo):.3e} exceeds the relative "
+                             f"tolerance {float(tol):.3e}")
+    if claimed is not None:
+        _require(lo - tol <= c_lo and c_hi <= hi + tol,
+                 f"claimed value: [{float(c_lo)!r}, {float(c_hi)!r}] is not within the bounds "
+                 f"[{float(lo)!r}, {float(hi)!r}]")
+    return {"theorem": theorem, "status": status, "lower": lo, "upper": hi,
+            "gap": hi - lo, "tolerance": tol,
+            "reductions": [a.get("text") for a in data["assumptions"]
+                           if a.get("kind") == "reduction"]}

@@ -1,0 +1,263 @@
+"""The independent proof checker (ncproofs/check): every exportable default case round-trips
+through a proof file, every tampering is caught, the checker imports nothing from the
+engines, and bad input gives one-line errors (exit 2)."""
+
+from __future__ import annotations
+
+import ast
+import copy
+import json
+import subprocess
+import sys
+from fractions import Fraction
+from pathlib import Path
+
+import flint
+import numpy as np
+import pytest
+
+from ncproofs.certify.frames import FramePoint
+from ncproofs.certify.upper import interval_objective
+from ncproofs.check import core
+from ncproofs.losses import LabelSmoothingCE, get_loss
+from ncproofs.theorems.base import load_all
+from ncproofs.verify import verify
+
+CHECK_DIR = Path(core.__file__).parent
+
+
+@pytest.fixture(scope="module")
+def proof_dir(tmp_path_factory) -> Path:
+    """verify --no-solve --no-landscape with a proof file for every default case of every
+    theorem the checker covers (certified or conditional ones get a file)."""
+    out = tmp_path_factory.mktemp("proofs")
+    registry = load_all()
+    for theorem_id in sorted(core.THEOREMS):
+        for index, case in enumerate(registry[theorem_id].default_cases):
+            path = out / f"{theorem_id}-{index}.json"
+            report = verify(theorem_id, case["params"], solve=False, landscape=False,
+                            certificate_out=str(path))
+            status = report["certificate"]["status"]
+            if status in ("certified", "conditional"):
+                assert report["proof_file"] == str(path), report.get("proof_file_note")
+            else:
+                assert report["proof_file"] is None and not path.exists()
+    return out
+
+
+def run_check(*paths) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "ncproofs.cli", "check", *map(str, paths)],
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_every_exported_default_case_checks(proof_dir):
+    files = sorted(proof_dir.glob("*.json"))
+    # every theorem the checker covers has at least one certified/conditional default case
+    assert {f.name.rsplit("-", 1)[0] for f in files} == set(core.THEOREMS)
+    result = run_check(*files)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("OK ") == len(files)
+
+
+def _tampered(proof_dir: Path, tmp_path: Path, name: str, change) -> Path:
+    data = json.loads((proof_dir / name).read_text())
+    change(data)
+    path = tmp_path / ("tampered-" + name)
+    path.write_text(json.dumps(data))
+    return path
+
+
+def _scale_hex(text: str, factor: float) -> str:
+    return float.hex(float.fromhex(text) * factor)
+
+
+def _set(path: tuple, value):
+    def change(data):
+        target = data
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = value(target[path[-1]]) if callable(value) else value
+    return change
+
+
+# (file, what is changed, change, word the one-line failure must contain)
+TAMPERS = [
+    ("ufm-ce-0.json", "param lam_W", _set(("params", "lam_W"), "3.03e-3"), "gap"),
+    ("ufm-ce-0.json", "param K", _set(("params", "K"), "5"), ""),
+    ("ufm-ce-0.json", "param n", _set(("params", "n"), "4"), ""),
+    ("ufm-ce-0.json", "param d too small for the frame", _set(("params", "d"), "3"), "point"),
+    ("ufm-ce-0.json", "frame scale alpha", _set(("point", "alpha"),
+                                                lambda x: _scale_hex(x, 1.01)), "gap"),
+    ("ufm-ce-0.json", "frame kind", _set(("point", "frame"), "standard-basis"), ""),
+    ("ufm-ce-0.json", "dual q above the feasible range",
+     _set(("lower", "q"), lambda q: str(Fraction(q) * 2)), "lower bound"),
+    ("ufm-ce-0.json", "dual q lowered", _set(("lower", "q"), lambda q: str(Fraction(q) / 2)),
+     "gap"),
+    ("ufm-ce-0.json", "claimed expression", _set(("claimed", "expression"),
+                                                 lambda e: e.replace("999433", "999434")),
+     "claimed"),
+    ("ufm-ce-0.json", "claimed enclosure", _set(("claimed", "enclosure"), ["0.1", "0.12"]),
+     "claimed"),
+    ("ufm-ce-3.json", "claimed expression (origin)", _set(("claimed", "expression"), "log(5)"),
+     "claimed"),
+    ("ufm-ce-1.json", "dense W entry", _set(("point", "W", 0, 0),
+                                            lambda x: _scale_hex(x, 1.01)), "gap"),
+    ("ufm-ce-1.json", "bias added to a bias-free model", _set(("point", "b"), ["0x0.0p+0"] * 3),
+     "bias"),
+    ("ufm-ls-0.json", "smoothing alpha", _set(("params", "alpha"), "0.11"), ""),
+    ("ufm-mse-1.json", "MSE dual entry", _set(("lower", "Y", 0, 1),
+                                              lambda y: str(Fraction(y) * 2 + 1)), ""),
+    ("ufm-mse-1.json", "free bias of MSE", _set(("params", "lam_b"), "0.5"), "gap"),
+    ("ufm-mse-imbalanced-0.json", "imbalanced counts", _set(("params", "n"), "6,3,2"), ""),
+    ("ufm-ce-imbalanced-0.json", "CE dense dual column",
+     _set(("lower", "P_columns", 0, 0), lambda x: str(Fraction(x) + Fraction(1, 100))),
+     "probability"),
+    ("ufm-ce-imbalanced-0.json", "dense point H entry",
+     _set(("point", "H", 0, 0), lambda x: _scale_hex(x, 1.05)), "gap"),
+    ("sphere-ce-0.json", "temperature", _set(("params", "tau"), "2.01"), ""),
+    ("sphere-ce-0.json", "sphere point", _set(("point", "H", 0, 0),
+                                             lambda x: _scale_hex(x, -1.0)), "gap"),
+    ("ufm-ce-0.json", "status certified over a reduction",
+     lambda d: d.update(status="certified", assumptions=[
+         {"text": "t", "kind": "reduction", "reference": ""}]), "status"),
+    ("ufm-ce-0.json", "status conditional without a reduction",
+     lambda d: d.update(status="conditional", assumptions=[
+         {"text": "t", "kind": "lemma", "reference": ""}]), "status"),
+]
+
+
+@pytest.mark.parametrize("name,what,change,word", TAMPERS, ids=[t[1] for t in TAMPERS])
+def test_tampering_is_caught(proof_dir, tmp_path, name, what, change, word):
+    path = _tampered(proof_dir, tmp_path, name, change)
+    with pytest.raises(core.CheckFailure, match=word or None):
+        core.check(core.load(str(path)))
+
+
+def test_cli_failure_is_one_line_exit_1(proof_dir, tmp_path):
+    path = _tampered(proof_dir, tmp_path, "ufm-ce-0.json", _set(("params", "lam_W"), "4e-3"))
+    result = run_check(path)
+    assert result.returncode == 1
+    assert result.stdout.strip().count("\n") == 0 and "FAILED" in result.stdout
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("problem", ["missing", "json", "theorem", "lower", "version"])
+def test_bad_input_exit_2(proof_dir, tmp_path, problem):
+    path = tmp_path / "bad.json"
+    data = json.loads((proof_dir / "ufm-ce-0.json").read_text())
+    if problem == "json":
+        path.write_text("{not json")
+    elif problem == "theorem":
+        data["theorem"] = "ufm-nonsense"
+    elif problem == "lower":
+        data["lower"]["kind"] = "magic-dual"
+    elif problem == "version":
+        data["format_version"] = core.FORMAT_VERSION + 1
+    if problem not in ("missing", "json"):
+        path.write_text(json.dumps(data))
+    result = run_check(path)
+    assert result.returncode == 2, result.stdout + result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ")
+    assert "Traceback" not in result.stderr
+
+
+# --------------------------------------------------------------------------- independence
+
+FORBIDDEN = ["torch", "cvxpy", "sympy", "numpy", "scipy", "mpmath", "ncproofs.certify",
+             "ncproofs.solve", "ncproofs.derive", "ncproofs.theorems", "ncproofs.verify",
+             "ncproofs.losses", "ncproofs.geometry", "ncproofs.metrics", "ncproofs.proof",
+             "ncproofs.report"]
+
+
+def test_checker_runs_with_engines_blocked(proof_dir):
+    """Poison sys.modules so that importing any engine or heavy library raises, then check
+    every file and list which package modules were loaded."""
+    script = (
+        "import sys\n"
+        f"for name in {FORBIDDEN!r}: sys.modules[name] = None\n"
+        "from ncproofs.check.cli import main\n"
+        f"rc = main({[str(p) for p in sorted(proof_dir.glob('*.json'))]!r})\n"
+        "print(sorted(m for m, v in sys.modules.items() if v and m.startswith('ncproofs')))\n"
+        "sys.exit(rc)\n")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    loaded = set(ast.literal_eval(result.stdout.strip().splitlines()[-1]))
+    assert loaded <= {"ncproofs", "ncproofs.spec", "ncproofs.exact", "ncproofs.check",
+                      "ncproofs.check.core", "ncproofs.check.cli"}
+
+
+def test_checker_imports_by_ast():
+    """Only the standard library, flint and ncproofs.exact; and small enough to audit."""
+    allowed_top = {"__future__", "argparse", "ast", "json", "sys", "fractions", "typing",
+                   "flint"}
+    total_lines = 0
+    for path in CHECK_DIR.glob("*.py"):
+        source = path.read_text()
+        total_lines += source.count("\n")
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.Import):
+                assert {a.name.split(".")[0] for a in node.names} <= allowed_top, path
+            elif isinstance(node, ast.ImportFrom):
+                if node.level:  # relative: only the exact parser or the checker's own modules
+                    assert (node.level == 2 and node.module == "exact") or \
+                        (node.level == 1 and node.module == "core"), (path, node.module)
+                else:
+                    assert node.module.split(".")[0] in allowed_top, (path, node.module)
+    assert total_lines <= 800
+
+
+# --------------------------------------------------------------------------- structured points
+
+
+@pytest.mark.parametrize("frame", ["centred-basis", "standard-basis", "zero"])
+@pytest.mark.parametrize("loss", [get_loss("ce"), get_loss("mse"),
+                                  LabelSmoothingCE(alpha=Fraction(1, 5))])
+def test_frame_value_matches_the_dense_product(frame, loss):
+    """The O(K) frame formula (engine and checker) against the dense interval product at
+    the materialized point (an independent route: W H in arb_mat)."""
+    K, d, counts = 5, 7, (3, 1, 2, 2, 4)
+    lam_W, lam_H, lam_b = Fraction(3, 1000), Fraction(7, 1000), Fraction(1, 50)
+    point = FramePoint(frame, K, d, 1.7, 0.6, -0.25, counts)
+    a = point.arrays
+    dense = interval_objective(loss, a["W"], a["H"], a["b"], point.labels, counts,
+                               lam_W, lam_H, lam_b)
+    structured = point.interval_objective(loss, lam_W, lam_H, lam_b)
+    assert abs(float(dense.mid()) - float(structured.mid())) < 1e-13
+    params = {"K": K, "n": ",".join(map(str, counts)), "d": d, "lam_W": "3e-3",
+              "lam_H": "7e-3", "lam_b": "0.02", "bias": "true"}
+    name = {"ce": "ufm-ce", "mse": "ufm-mse", "ls": "ufm-ls"}[loss.name]
+    if name == "ufm-ls":
+        params["alpha"] = "0.2"
+    p = core.parse_params(name, {k: str(v) for k, v in params.items()})
+    checker_frame = core.upper_frame(point.as_proof(), p, core.THEOREMS[name]["loss"])
+    dense_proof = {"kind": "dense", "W": [[float.hex(x) for x in r] for r in a["W"]],
+                   "H": [[float.hex(x) for x in r] for r in a["H"]],
+                   "b": [float.hex(x) for x in a["b"]]}
+    checker_dense = core.upper_dense(dense_proof, p, core.THEOREMS[name]["loss"])
+    for value in (checker_frame, checker_dense):
+        assert abs(float(value.mid()) - float(dense.mid())) < 1e-13
+
+
+def test_large_frame_point_is_never_materialized():
+    """K = d = 10^5: the certificate path evaluates the frame in O(K); building the dense
+    arrays would need 80 GB."""
+    from ncproofs.theorems.base import get_theorem
+
+    theorem = get_theorem("ufm-ce")
+    spec = theorem.spec({"K": 100000, "n": 1, "d": 100000, "lam_W": "1e-6", "lam_H": "1e-6"})
+    closed = theorem.closed_form(spec)
+    assert isinstance(closed.point, FramePoint)
+    value = theorem.upper_bound(spec, closed.point)
+    assert closed.point._dense is None
+    assert np.isfinite(float(value.mid())) and value.rad() < 1e-20 * abs(value.mid())
+    assert isinstance(value, flint.arb)
+
+
+def test_copy_of_file_is_unchanged_by_check(proof_dir):
+    """check reads; it never rewrites a file (a referee's copy stays byte-identical)."""
+    path = proof_dir / "ufm-mse-0.json"
+    before = path.read_bytes()
+    core.check(core.load(str(path)))
+    assert path.read_bytes() == before and copy.deepcopy(json.loads(before))
