@@ -160,31 +160,33 @@ class Jet:
 
     def reciprocal(self) -> Jet:
         v = self.v
-        inv = 1 / v
-        return self.unary(inv, -inv * inv, 2 * inv * inv * inv)
+        if v.contains(0):
+            return self.unary(INF_BALL, INF_BALL, INF_BALL)
+        return self.unary(_monotone(lambda u: 1 / u, v), _monotone(lambda u: -1 / (u * u), v),
+                          _monotone(lambda u: 2 / (u * u * u), v))
 
     def square(self) -> Jet:
         v = self.v
         return self.unary(_sq(v), 2 * v, flint.arb(2))
 
     def exp(self) -> Jet:
-        e = self.v.exp()
+        e = _monotone(flint.arb.exp, self.v)
         return self.unary(e, e, e)
 
     def log(self) -> Jet:
         v = self.v
         if not v > 0:
-            return self.unary(v.log() if v.lower() > 0 else INF_BALL, INF_BALL, INF_BALL)
-        inv = 1 / v
-        return self.unary(v.log(), inv, -inv * inv)
+            return self.unary(INF_BALL, INF_BALL, INF_BALL)
+        return self.unary(_monotone(flint.arb.log, v), _monotone(lambda u: 1 / u, v),
+                          _monotone(lambda u: -1 / (u * u), v))
 
     def log1p(self) -> Jet:
         v = self.v
         w = 1 + v
         if not w > 0:
             return self.unary(INF_BALL, INF_BALL, INF_BALL)
-        inv = 1 / w
-        return self.unary(v.log1p(), inv, -inv * inv)
+        return self.unary(_monotone(flint.arb.log1p, v), _monotone(lambda u: 1 / u, w),
+                          _monotone(lambda u: -1 / (u * u), w))
 
     def cos(self) -> Jet:
         c, sn = self.v.cos(), self.v.sin()
@@ -195,14 +197,67 @@ class Jet:
         return self.unary(sn, c, -sn)
 
     def power(self, q: flint.arb) -> Jet:
-        """x^q for x > 0 (non-finite derivative enclosures when the ball reaches 0)."""
+        """x^q for x > 0, 0 < q < 1 (non-finite derivative enclosures when the ball
+        reaches 0)."""
         v = self.v
         if not v > 0:
             hi = v.upper()
-            val = ball(0.0, upper_end(flint.arb(hi) ** q)) if hi > 0 else flint.arb(0)
+            val = ball(0.0, upper_end(hi ** q)) if hi > 0 else flint.arb(0)
             return self.unary(val, INF_BALL, INF_BALL)
-        vq = v ** q
-        return self.unary(vq, q * vq / v, q * (q - 1) * vq / (v * v))
+        return self.unary(_monotone(lambda u: u ** q, v),
+                          _monotone(lambda u: q * u ** (q - 1), v),
+                          _monotone(lambda u: q * (q - 1) * u ** (q - 2), v))
+
+
+def log1p_sum_exp(ds: Sequence[Jet]) -> Jet:
+    """log(1 + sum_j exp(d_j)) (the CE of one sample, d_j = logit differences).
+
+    Increasing in every d_j, so its value is enclosed exactly by the two corner points;
+    its gradient is the softmax p_j = e^(d_j) / (1 + sum_i e^(d_i)), increasing in d_j and
+    decreasing in the others (corner points again); its Hessian is diag(p) - p p^T."""
+
+    def lse(values: list[flint.arb]) -> flint.arb:
+        m = max([flint.arb(0)] + values, key=lambda a: float(a.mid()))
+        total = (-m).exp()
+        for v in values:
+            total += (v - m).exp()
+        return m + total.log()
+
+    lows = [d.v.lower() for d in ds]
+    highs = [d.v.upper() for d in ds]
+    value = lse(lows).union(lse(highs))
+    first = ds[0]
+    if first.g is None:
+        return Jet(value)
+
+    def softmax_j(j: int, point: list[flint.arb]) -> flint.arb:
+        return (point[j] - lse(point)).exp()
+
+    probs = []
+    for j in range(len(ds)):
+        up = [highs[i] if i == j else lows[i] for i in range(len(ds))]
+        down = [lows[i] if i == j else highs[i] for i in range(len(ds))]
+        probs.append(softmax_j(j, down).union(softmax_j(j, up)))
+    g = sum((d.g * pj for d, pj in zip(ds, probs)), first.g * 0)
+    h = None
+    if first.h is not None:
+        h = sum((d.h * pj for d, pj in zip(ds, probs)), first.h * 0)
+        for i, di in enumerate(ds):
+            for j, dj in enumerate(ds):
+                coef = (probs[i] - probs[i] * probs[i]) if i == j else -(probs[i] * probs[j])
+                if i == j:  # p - p^2 in [0, 1/4]
+                    coef = coef.intersection(ball(0.0, 0.25))
+                h = h + np.multiply.outer(di.g, dj.g) * coef
+    return Jet(value, g, h)
+
+
+def _monotone(fn: Callable[[flint.arb], flint.arb], v: flint.arb) -> flint.arb:
+    """Enclosure of a monotone fn over the ball v from its two endpoints (mid-radius
+    evaluation of a wide ball loses signs, e.g. exp([-1000, 1000]) would contain
+    negatives)."""
+    if v.is_exact():
+        return fn(v)
+    return fn(v.lower()).union(fn(v.upper()))
 
 
 def _sq(v: flint.arb) -> flint.arb:
@@ -298,6 +353,8 @@ class BnBResult:
     converged: bool  # relative gap reached
     reason: str
     history: list[tuple[int, float, float]] = field(default_factory=list)
+    #: the few lowest live boxes (bound, lo, hi): where the gap is left
+    lowest_live: list[tuple[float, np.ndarray, np.ndarray]] = field(default_factory=list)
 
     @property
     def gap(self) -> float:
@@ -548,7 +605,8 @@ def minimize(
 
     while True:
         low = global_lower()
-        if s.upper - low <= max(rel_gap * max(abs(low), abs(s.upper)), abs_gap):
+        if math.isfinite(low) and s.upper - low <= max(
+                rel_gap * max(abs(low), abs(s.upper)), abs_gap):
             converged = True
             break
         if stop_above is not None and low > stop_above:
@@ -593,4 +651,5 @@ def minimize(
     return BnBResult(lower=low, upper=s.upper, point=s.best, boxes=boxes, live=len(heap),
                      closed=len(s.closed), largest_live_width=max(live_widths, default=0.0),
                      seconds=time.perf_counter() - t0, converged=converged, reason=reason,
-                     history=history)
+                     history=history,
+                     lowest_live=[(b_, lo_, hi_) for b_, _, lo_, hi_, _ in heapq.nsmallest(5, heap)])
