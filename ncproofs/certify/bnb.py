@@ -566,13 +566,13 @@ def minimize(
 ) -> BnBResult:
     """Rigorous enclosure [lower, upper] of min f over the problem's proved domain.
 
-    Stops when upper - lower <= max(rel_gap * max(|lower|, |upper|), abs_gap); when lower > stop_above
-    (a claim above... is proved below the minimum) or upper < stop_below (a point below a
-    claim was found); or at ``max_boxes`` / ``max_seconds``.  ``second_order_width``: boxes
-    whose widest side is at most this get the interval Hessian (second-order form and the
-    convexity rule).  ``mutation`` (tests only) scales the interval gradient
-    ("gradient_scale") or Hessian ("hessian_scale") to check that the tests catch a broken
-    bounding rule."""
+    Stops when upper - lower <= max(rel_gap * max(|lower|, |upper|), abs_gap); when
+    lower > stop_above (a claimed minimum below it is refuted) or upper < stop_below (a
+    point below a claimed minimum was found); or at ``max_boxes`` / ``max_seconds``.
+    ``second_order_width``: boxes whose widest side is at most this get the interval
+    Hessian (second-order form and the convexity rule).  ``mutation`` (tests only) scales
+    the interval gradient ("gradient_scale") or Hessian ("hessian_scale") to check that
+    the tests catch a broken bounding rule."""
     t0 = time.perf_counter()
     s = _Search(problem, second_order_width=second_order_width, rel_gap=rel_gap,
                 polish=polish, mutation=mutation)
@@ -652,4 +652,5 @@ def minimize(
                      closed=len(s.closed), largest_live_width=max(live_widths, default=0.0),
                      seconds=time.perf_counter() - t0, converged=converged, reason=reason,
                      history=history,
-                     lowest_live=[(b_, lo_, hi_) for b_, _, lo_, hi_, _ in heapq.nsmallest(5, heap)])
+                     lowest_live=[(b_, lo_, hi_)
+                                  for b_, _, lo_, hi_, _ in heapq.nsmallest(5, heap)])
