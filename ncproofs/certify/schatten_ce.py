@@ -10,7 +10,7 @@ original problem), are in docs/certificates.md, section "Branch and bound".
 The Schatten term in closed, smooth form (q = p/2, A = X X^T, t = tr A):
 
 * K = 2: sum sigma^p = t^q;
-* K = 3: with D = det A = sum_{j<k} (x_1j x_2k - x_1k x_2j)^2 and rho = 1 - 4D/t^2 in [0, 1],
+* K = 3: with rho = 1 - 4 det A / t^2 = ((A_11 - A_22)^2 + 4 A_12^2) / t^2 in [0, 1],
   sigma_1^p + sigma_2^p = (t/2)^q Phi(rho),  Phi(rho) = (1 + sqrt rho)^q + (1 - sqrt rho)^q.
   Phi is even in sqrt(rho), hence analytic in rho on (-1, 1) (binomial series
   Phi = 2 sum_j binom(q, 2j) rho^j), and decreasing on [0, 1] (concavity of s^q): its value
@@ -124,13 +124,15 @@ def schatten_power_sum(X: Sequence[Sequence[Jet]], q: flint.arb,
     envelope = ball(lower_end(lo_q), upper_end(flint.arb(2) ** (1 - q) * lo_q))
     if not t.v > 0:
         return t.unary(envelope, INF_BALL, INF_BALL)
-    n = len(X[0])
-    D = None
-    for j in range(n):
-        for k in range(j + 1, n):
-            minor = (X[0][j] * X[1][k] - X[0][k] * X[1][j]).square()
-            D = minor if D is None else D + minor
-    rho = 1 - 4 * D / t.square()
+    # rho = 1 - 4 det A / t^2 = ((A11 - A22)^2 + 4 A12^2) / t^2: a sum of squares, which
+    # stays thin near equal singular values (no cancellation in 1 - 4D/t^2)
+    a11 = a22 = a12 = None
+    for x0, x1 in zip(X[0], X[1]):
+        a11 = x0.square() if a11 is None else a11 + x0.square()
+        a22 = x1.square() if a22 is None else a22 + x1.square()
+        a12 = x0 * x1 if a12 is None else a12 + x0 * x1
+    assert a11 is not None and a22 is not None and a12 is not None
+    rho = ((a11 - a22).square() + 4 * a12.square()) / t.square()
     f0, f1, f2 = phi.enclose(rho.v)
     half_t_q = (t * 0.5).power(q)
     result = half_t_q * rho.unary(f0, f1, f2)
