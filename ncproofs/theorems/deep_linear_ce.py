@@ -56,12 +56,17 @@ import flint
 import numpy as np
 import sympy as sp
 
+from ..certify.bnb import BnBResult
+from ..certify.bnb import minimize as bnb_minimize
 from ..certify.certificate import (
     INCONCLUSIVE,
+    LEMMA,
     NOT_APPLICABLE,
     REFUTED,
+    Assumption,
     Certificate,
     decide,
+    lower_end,
     upper_end,
 )
 from ..certify.deep import (
@@ -77,6 +82,7 @@ from ..certify.provenance import (
     SEARCH_POINT,
     jensen_fixed_weights,
 )
+from ..certify.schatten_ce import SchattenCEProblem, schatten_constant
 from ..derive.reduction import DerivationStep
 from ..geometry import helmert_basis
 from ..losses import get_loss
@@ -88,6 +94,9 @@ from .deep_linear_mse import DeepLinearSpec
 #: random starts of the refutation search (certify) and its solver tolerance
 SEARCH_STARTS = 24
 SEARCH_TOL = 1e-9
+#: time budget (s) of the branch and bound on the reduced problem inside ``certify``
+#: (K = 2, 3); the frontier script (derivations/deep_linear_ce_frontier.py) gives more
+BNB_SECONDS = float(os.environ.get("NCPROOFS_BNB_SECONDS", "5"))
 #: smallest lam_H lam_W^L accepted (the margin search uses float endpoints, see _check)
 MIN_DECAY_PRODUCT = Fraction(1, 10**200)
 
@@ -211,6 +220,50 @@ def etf_point(spec: DeepLinearSpec, a: float) -> ExplicitPoint:
     return ExplicitPoint(arrays=arrays, labels=tuple(range(K)), counts=spec.n)
 
 
+JENSEN_LEMMA = Assumption(
+    "CE is convex in the logits and the logits are linear in the features for fixed weights, "
+    "so replacing every feature by its class mean does not increase f (Jensen)", LEMMA,
+    "docs/certificates.md, Branch and bound, (L1)")
+SHIFT_LEMMA = Assumption(
+    "CE(z + t 1, k) = CE(z, k), so only the centred class-mean logits P Z matter, and "
+    "sigma_i(P Z) <= sigma_i(Z) for the orthogonal projection P = I - 11^T/K", LEMMA,
+    "docs/certificates.md, Branch and bound, (L3)")
+
+
+def reduced_problem(spec: DeepLinearSpec, a_star: float) -> SchattenCEProblem | None:
+    """min over X of (1/K) sum_k CE(Q x_k, k) + C sum sigma_i(X)^(2/(L+1)) (K = 2, 3),
+    started at the deep-collapse point X = a* Q^T and at X = 0; None for other K."""
+    if spec.K not in (2, 3):
+        return None
+    C = schatten_constant(spec.L, spec.n[0], spec.lam_W, spec.lam_H)
+    p = Fraction(2, spec.L + 1)
+    base = SchattenCEProblem(spec.K, p, C)
+    starts = [np.zeros(base.dim)] + ([base.etf_point(a_star)] if a_star > 0 else [])
+    return SchattenCEProblem(spec.K, p, C, starts=starts)
+
+
+def reduced_point(spec: DeepLinearSpec, problem: SchattenCEProblem,
+                  x: np.ndarray) -> ExplicitPoint:
+    """A point of the original problem whose value is g(x): class-mean logits Y = Q X,
+    M = sqrt(n) Y balanced over the L layers (rank <= K - 1 <= d)."""
+    n = spec.n[0]
+    M = math.sqrt(n) * problem.logits(x)
+    Ws, G = balanced_factorization(M, [float(spec.lam_W)] * spec.L, float(spec.lam_H), spec.d)
+    arrays = {f"W{l}": W for l, W in enumerate(Ws, start=1)} | {"H": G / math.sqrt(n)}
+    return ExplicitPoint(arrays=arrays, labels=tuple(range(spec.K)), counts=spec.n)
+
+
+def run_bnb(spec: DeepLinearSpec, a_star: float, claimed: flint.arb, seconds: float,
+            rel_gap: float = 1e-9) -> tuple[SchattenCEProblem, BnBResult] | None:
+    """Branch and bound on the reduced problem, stopping once the claim is decided."""
+    problem = reduced_problem(spec, a_star)
+    if problem is None:
+        return None
+    stop_below = lower_end(claimed) * (1 - 2 * rel_gap)
+    return problem, bnb_minimize(problem, rel_gap=rel_gap, max_seconds=seconds,
+                                 stop_below=stop_below, second_order_width=math.inf)
+
+
 def output_dir() -> Path:
     """Where refuting points are saved: $NCPROOFS_OUT or ./out/refutations."""
     return Path(os.environ.get("NCPROOFS_OUT", "out")) / "refutations"
@@ -306,7 +359,7 @@ class DeepLinearCE(Theorem):
                                        point.counts, spec.lams, spec.lam_H)
 
     def certify(self, spec: UFMSpec, closed: ClosedForm, *, starts: int = SEARCH_STARTS,
-                seed: int = 0) -> Certificate:
+                seed: int = 0, bnb_seconds: float | None = None) -> Certificate:
         assert isinstance(spec, DeepLinearSpec)
         method = ("deep-collapse candidate (interval branch and bound) vs random-start search "
                   "of the full problem (refutation); Schatten-p subadditivity lower bound")
@@ -314,6 +367,7 @@ class DeepLinearCE(Theorem):
         if not closed.applicable:
             return Certificate(method=method, status=NOT_APPLICABLE, rigorous=False,
                                reason=closed.reason, assumptions=assumptions)
+        bnb_seconds = BNB_SECONDS if bnb_seconds is None else bnb_seconds
         cand_enclosure, _ = candidate_scalar(spec).minimum()
         low_enclosure, _ = lower_scalar(spec).minimum()
         lower = flint.arb(low_enclosure.lower())  # rigorous lower end
@@ -349,6 +403,12 @@ class DeepLinearCE(Theorem):
         cert = decide(method=method, lower=lower, upper=cand_upper, claimed=cand_enclosure,
                       assumptions=assumptions, details=details,
                       lower_source=INTERVAL_BRANCH_AND_BOUND)
+                      lower_source="exact 1-D interval minimization (Schatten-p subadditivity)")
+        if cert.status == INCONCLUSIVE and bnb_seconds > 0:
+            bnb_cert = self._certify_bnb(spec, closed, cand_enclosure, cand_upper, lower,
+                                         details, bnb_seconds)
+            if bnb_cert is not None:
+                return bnb_cert
         lb, ub = cert.lower_bound, cert.upper_bound
         if (cert.status == INCONCLUSIVE and lb is not None and ub is not None
                 and math.isfinite(lb) and math.isfinite(ub)
@@ -359,6 +419,54 @@ class DeepLinearCE(Theorem):
                            f"L = {spec.L} the rigorous lower bound {cert.lower_bound:.12g} is "
                            f"below the candidate {float(cand_enclosure.mid()):.12g}: "
                            "not certified (only L = 1, or W = H = 0 optimal, can be)")
+        return cert
+
+    def _certify_bnb(self, spec: DeepLinearSpec, closed: ClosedForm, cand: flint.arb,
+                     cand_upper: flint.arb, old_lower: flint.arb, details: dict[str, Any],
+                     seconds: float) -> Certificate | None:
+        """Branch and bound on the reduced problem (K = 2, 3): certified when its lower
+        bound meets the candidate, refuted when it finds a lower point (mapped back to the
+        original problem and evaluated there), else None (the caller keeps its reason)."""
+        a_star = float(closed.minimizer.get("a", 0.0))
+        run = run_bnb(spec, a_star, cand, seconds)
+        if run is None:
+            return None
+        problem, res = run
+        details = dict(details)
+        details["branch_and_bound"] = res.as_dict() | {
+            "problem": problem.name, "domain": problem.domain_proof(),
+            "symmetry": "class permutations: diagonal of Y non-increasing"}
+        method = ("interval branch and bound on the reduced problem min_X CE(Q X) + C sum "
+                  "sigma_i(X)^(2/(L+1)) (Jensen, factorization identity, shift invariance)")
+        assumptions: list[Assumption | str] = [
+            JENSEN_LEMMA,
+            DEPTH_IDENTITY,
+            SHIFT_LEMMA,
+        ]
+        if res.upper < lower_end(cand):
+            point = reduced_point(spec, problem, res.point)
+            found_upper = self.upper_bound(spec, point)
+            cert = decide(method=method, lower=None, upper=found_upper, claimed=cand,
+                          assumptions=assumptions, details=details,
+                          upper_source="interval value of an explicit point (found by branch "
+                                       "and bound)")
+            if cert.status == REFUTED:
+                path = self._save(spec, point.arrays, [], found_upper, cand)
+                cert.details["saved_point"] = str(path)
+                cert.reason += f"; found by branch and bound, saved to {path}"
+                return cert
+            return None
+        if res.lower <= lower_end(old_lower):  # the branch and bound did not improve it
+            details["branch_and_bound"]["note"] = "lower bound below the 1-D bound: unused"
+            return None
+        cert = decide(method=method, lower=flint.arb(res.lower), upper=cand_upper,
+                      claimed=cand, assumptions=assumptions, details=details,
+                      lower_source="interval branch-and-bound")
+        if cert.status == INCONCLUSIVE:
+            cert.reason = (f"branch and bound stopped ({res.reason}) after {res.boxes} boxes "
+                           f"in {res.seconds:.1f} s with lower bound {cert.lower_bound:.12g} "
+                           f"below the candidate {float(cand.mid()):.12g} (largest live box "
+                           f"width {res.largest_live_width:.3g})")
         return cert
 
     def _save(self, spec: DeepLinearSpec, point: dict[str, np.ndarray], layers: list,
