@@ -77,7 +77,6 @@ from ..certify.deep import (
 )
 from ..certify.intervals import arb_of
 from ..certify.provenance import (
-    INTERVAL_BRANCH_AND_BOUND,
     PERMUTATION_AVERAGING,
     SEARCH_POINT,
     jensen_fixed_weights,
@@ -402,7 +401,6 @@ class DeepLinearCE(Theorem):
             return cert
         cert = decide(method=method, lower=lower, upper=cand_upper, claimed=cand_enclosure,
                       assumptions=assumptions, details=details,
-                      lower_source=INTERVAL_BRANCH_AND_BOUND)
                       lower_source="exact 1-D interval minimization (Schatten-p subadditivity)")
         if cert.status == INCONCLUSIVE and bnb_seconds > 0:
             bnb_cert = self._certify_bnb(spec, closed, cand_enclosure, cand_upper, lower,
