@@ -76,8 +76,10 @@ class MultiLabelSpec(UFMSpec):
     ints: per set size)."""
 
     n: tuple[int, ...] = param(
-        "counts", doc="samples per label set: an int, or m comma-separated ints (per size)")
-    m: int = param("int", 2, doc="largest label-set size (sets of sizes 1..m, 1 <= m <= K-1)")
+        "counts", range_text="int >= 1 or m ints",
+        doc="samples per label set: an int, or m comma-separated ints (per set size)")
+    m: int = param("int", 2, lower=1, range_text=">= 1 and <= K - 1",
+                   doc="largest label-set size (label sets of sizes 1..m)")
 
     def _coerce_counts(self, raw: Any) -> tuple[int, ...]:
         K = _to_int("K", self.K)
