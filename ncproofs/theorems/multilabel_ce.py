@@ -4,7 +4,7 @@ Paper: P. Li, X. Li, Y. Wang, Q. Qu, "Neural Collapse in Multi-label Learning wi
 Pick-all-label Loss", ICML 2024 (arXiv 2310.15903), the global-optimality theorem of
 the multi-label UFM ("MLab NC": ETF classifier, tag-wise average features).
 
-Problem (ours, DESIGN.md section 1 with a multi-label loss)::
+Problem (ours, docs/conventions.md with a multi-label loss)::
 
     f(W, H, b) = (1/N) sum_i PAL(W h_i + b, S_i) + lam_W/2 |W|^2 + lam_H/2 |H|^2
                  + lam_b/2 |b|^2,        PAL(z, S) = sum_{k in S} CE(z, k).
