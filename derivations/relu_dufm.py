@@ -36,7 +36,7 @@ PAPER_LAM = "0.004"
 
 
 def papers_regime(K: int, L: int) -> str:
-    """The regime quoted in DESIGN.md s. 4 for deep linear CE (Garrod & Keating), reported
+    """The regime quoted in docs/known_results.md for deep linear CE (Garrod & Keating), reported
     for the ReLU model as well: low rank for K >= 4, L >= 3 and for K >= 6, L = 2."""
     return "low rank" if (K >= 4 and L >= 3) or (K >= 6 and L == 2) else "DNC"
 

@@ -4,7 +4,7 @@ Three runs (``--run ce|mse|imbalanced|all``), one MLP (64 -> 256 -> 256 -> 128 f
 ReLU, then a linear classifier), mini-batch SGD with weight decay ``lam`` on every weight:
 
 * ``ce``: cross-entropy, classifier with an (unregularized) bias, balanced n = 150.
-  UFM (Zhu et al. 2021; DESIGN section 4): with t = sqrt(n lam_W lam_H) and K t < 1 the
+  UFM (Zhu et al. 2021; docs/known_results.md): with t = sqrt(n lam_W lam_H) and K t < 1 the
   centred class means and W form a simplex ETF, h = sqrt(lam_W / (n lam_H)) w, and the
   class-mean logits are a (I - 11^T/K) with margin a = log(1/t - (K - 1)).
 * ``mse``: MSE 1/2 |z - e_y|^2, bias-free classifier, balanced. UFM: orthogonal frame
@@ -55,7 +55,7 @@ K = 10
 
 
 def objective(model: MLP, X: torch.Tensor, y: torch.Tensor, loss: str, lam: float) -> torch.Tensor:
-    """The network's regularized objective in our convention (DESIGN.md section 1):
+    """The network's regularized objective in our convention (docs/conventions.md):
     (1/N) sum_i loss(f(x_i), y_i) + lam/2 |theta|^2 over every weight and hidden bias (the
     classifier's bias is not decayed). torch's SGD(weight_decay=wd) on the mini-batch mean
     is the stochastic gradient of exactly this with lam = wd."""

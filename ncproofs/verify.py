@@ -1,6 +1,6 @@
-"""The pipeline: spec -> derive -> certify -> solve -> verdict (DESIGN.md section 2).
+"""The pipeline: spec -> derive -> certify -> solve -> verdict (docs/architecture.md).
 
-``verify`` returns the JSON object of DESIGN.md section 5: theorem, params, closed_form,
+``verify`` returns the JSON object of docs/architecture.md ("Command line and JSON"): theorem, params, closed_form,
 certificate, numeric, landscape, verdict.  Field names are part of the public contract.
 """
 

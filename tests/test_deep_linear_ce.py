@@ -2,7 +2,7 @@
 
 Independent routes: scipy bounded minimization of the candidate psi(a) (float), a numpy
 re-evaluation of the saved refuting point, Zhu et al.'s closed form for L = 1
-(DESIGN.md section 4), and Garrod & Keating's regimes (low rank wins for K >= 4, L >= 3 or
+(docs/known_results.md), and Garrod & Keating's regimes (low rank wins for K >= 4, L >= 3 or
 K >= 6, L = 2; not for K = 3 or K = 4, L = 2 in their experiments).
 """
 

@@ -3,7 +3,7 @@
 Independent routes: mpmath high-precision minimization of phi on a grid plus refinement
 (scalar), a plain L-BFGS solve of the *full* problem with one feature column per sample
 (no variable projection) and the L = 1 threshold N^2 lam_W lam_H >= n_k stated by Dang et
-al. (and DESIGN.md section 4).
+al. (and docs/known_results.md).
 """
 
 from __future__ import annotations

@@ -60,3 +60,71 @@ def test_immutable():
     spec = UFMSpec.from_params(GOOD)
     with pytest.raises(AttributeError):
         spec.K = 5  # type: ignore[misc]
+
+
+# --------------------------------------------------------------------------- per-theorem specs
+
+
+def test_every_theorem_lists_each_parameter_once_with_a_range():
+    """`ncproofs list -v` rows (Spec.describe): each name once, no "any value" range, a
+    choice's options printed once (in the range column, not again in the doc)."""
+    from ncproofs.theorems.base import load_all
+
+    for theorem in load_all().values():
+        rows = theorem.spec_type.describe()
+        names = [name for name, _, _ in rows]
+        assert len(names) == len(set(names)), theorem.id
+        for name, rng, doc in rows:
+            assert rng and rng != "any value", (theorem.id, name)
+            if " | " in rng:
+                assert rng not in doc, (theorem.id, name)
+
+
+def test_non_ufm_specs_do_not_carry_ufm_fields():
+    from ncproofs.spec import MarginCodeSpec, Relu2Spec, SphereSpec, UFMSpec
+
+    for spec_type in (SphereSpec, MarginCodeSpec, Relu2Spec):
+        assert not issubclass(spec_type, UFMSpec)
+        fields = {name for name, _, _ in spec_type.describe()}
+        assert not fields & {"lam_W", "lam_H", "lam_b"}, spec_type
+
+
+def test_relu2_old_names_are_aliases():
+    from ncproofs.spec import Relu2Spec
+
+    old = Relu2Spec.from_params({"n": 4, "lam_W": "2", "d": 3, "K": 2, "lam_H": 0})
+    new = Relu2Spec.from_params({"n": 4, "beta": "2", "width": 3})
+    assert old == new and new.beta == Fraction(2) and new.width == 3
+    assert Relu2Spec.from_params({"n": 4, "beta": 1, "m": 5}).width == 5
+    with pytest.raises(SpecError, match=r"lam_W \(beta\) must be > 0"):
+        Relu2Spec.from_params({"n": 4, "lam_W": "0"})
+    with pytest.raises(SpecError, match=r"K must be 2"):
+        Relu2Spec.from_params({"n": 4, "beta": 1, "K": 3})
+    with pytest.raises(SpecError, match=r"data must be one of iris, whitened, rank-one"):
+        Relu2Spec.from_params({"n": 4, "beta": 1, "data": "mnist"})
+
+
+@pytest.mark.parametrize("name, value, ok", [
+    ("lam_W", "0", True), ("lam_H", "0.0", True), ("bias", "false", True),
+    ("lam_W", "1e-3", False), ("lam_b", "1", False), ("bias", "true", False),
+])
+def test_sphere_accepts_ufm_names_only_at_their_fixed_value(name, value, ok):
+    from ncproofs.spec import SphereSpec
+
+    params = {"K": 4, "n": 2, "d": 3, "tau": 2, name: value}
+    if ok:
+        assert SphereSpec.from_params(params) == SphereSpec(K=4, n=2, d=3, tau=2)
+    else:
+        with pytest.raises(SpecError, match=rf"^{name} must be"):
+            SphereSpec.from_params(params)
+
+
+def test_multilabel_m_range_enforced_and_listed():
+    from ncproofs.theorems.multilabel_ce import MultiLabelSpec
+
+    rows = {name: rng for name, rng, _ in MultiLabelSpec.describe()}
+    assert rows["m"] == ">= 1 and <= K - 1" and rows["n"] == "int >= 1 or m ints"
+    base = {"K": 4, "n": 1, "d": 3, "lam_W": 1, "lam_H": 1}
+    for bad in (0, 4):
+        with pytest.raises(SpecError, match=r"^m must be"):
+            MultiLabelSpec.from_params({**base, "m": bad})

@@ -37,7 +37,7 @@ def test_certified_and_matches_cvxpy(extra):
 
 
 def test_paper_formulas():
-    # DESIGN.md section 4 (from the papers): f* = kappa - kappa^2/2 (no bias), and
+    # docs/known_results.md (from the papers): f* = kappa - kappa^2/2 (no bias), and
     # (K-1)/K times that with a free bias; kappa = K sqrt(n lam_W lam_H)
     kappa = 4 * math.sqrt(3 * 3e-3 * 7e-3)
     _, c1, _ = _run({**BASE, "bias": "false", "d": 5})

@@ -1,4 +1,4 @@
-"""Lower bounds, upper bounds and certificates (DESIGN.md section 3)."""
+"""Lower bounds, upper bounds and certificates (docs/certificates.md)."""
 
 from .certificate import Certificate, decide
 

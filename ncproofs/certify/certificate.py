@@ -1,6 +1,6 @@
 """The certificate object and the rule that turns rigorous bounds into a status.
 
-A certificate (DESIGN.md section 3) carries ``method, lower_bound, upper_bound, gap,
+A certificate (docs/certificates.md) carries ``method, lower_bound, upper_bound, gap,
 rigorous, status, assumptions``.  Bounds are python-flint ``arb`` balls; only their
 outer ends are used: the lower end of the lower bound, the upper end of the upper bound.
 

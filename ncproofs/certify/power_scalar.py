@@ -22,7 +22,7 @@ ball and at u = 0 in interval arithmetic.  Since G -> infinity, its global minim
 
     min_candidates lower(G(ball))  <=  min g  <=  min_candidates upper(G(ball))
 
-is a rigorous enclosure ("exact root isolation of a scalar reduction", DESIGN.md s. 3).
+is a rigorous enclosure ("exact root isolation of a scalar reduction", docs/certificates.md).
 
 Threshold.  g(x) = w/2 = g(0) and g'(x) = 0 together give x_thr = (m - 2)/(m - 1) and
 C_thr = (w m / 2) (1 - x_thr) x_thr^(1 - 2/m): for C < C_thr the positive stationary

@@ -1,6 +1,6 @@
 r"""Scalar reduction of a permutation-symmetric relaxation.
 
-For balanced classes the relaxation (DESIGN.md section 2)
+For balanced classes the relaxation (docs/architecture.md, "Engines")
 
     min_M  (1/K) sum_k loss(M e_k, k) + t |M|_*,        t = sqrt(n lam_W lam_H),
 

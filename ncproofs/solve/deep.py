@@ -1,6 +1,6 @@
 r"""Deep unconstrained-features models in torch: objective, solver, per-layer metrics.
 
-The model (DESIGN.md section 1, ``L`` counts weight matrices, ``L = 1`` is the plain UFM)::
+The model (docs/conventions.md, ``L`` counts weight matrices, ``L = 1`` is the plain UFM)::
 
     logits  z_j = W_L s(W_{L-1} s( ... s(W_1 h_j))) + b
 

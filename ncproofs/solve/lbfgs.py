@@ -77,7 +77,7 @@ class MultiStartResult:
         return {k: v[i].detach() for k, v in self.params.items()}
 
     def summary(self, values: torch.Tensor | None = None) -> dict[str, Any]:
-        """The JSON ``numeric`` block (DESIGN.md section 5) for the best start.
+        """The JSON ``numeric`` block (docs/architecture.md) for the best start.
 
         ``values`` replaces the per-start objectives when the optimized objective is not
         the reported one (e.g. a deep solve with H eliminated, completed afterwards)."""

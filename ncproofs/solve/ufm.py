@@ -1,4 +1,4 @@
-r"""The plain unconstrained-features model in torch (DESIGN.md section 1):
+r"""The plain unconstrained-features model in torch (docs/conventions.md):
 
     f(W, H, b) = (1/N) sum_i loss(W h_i + b, y_i) + lam_W/2 |W|^2 + lam_H/2 |H|^2
                  + lam_b/2 |b|^2,

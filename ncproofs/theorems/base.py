@@ -18,7 +18,7 @@ import sympy as sp
 from ..certify.certificate import NOT_APPLICABLE, REFUTED, Certificate, decide
 from ..certify.intervals import sympy_to_arb
 from ..derive.reduction import DerivationStep
-from ..spec import SpecError, UFMSpec
+from ..spec import Spec, SpecError, UFMSpec
 
 
 @dataclass
@@ -72,10 +72,10 @@ class Theorem:
     title: ClassVar[str]
     citation: ClassVar[str]
     symbol_map: ClassVar[str]
-    spec_type: ClassVar[type[UFMSpec]] = UFMSpec
+    spec_type: ClassVar[type[Spec]] = UFMSpec
     default_cases: ClassVar[tuple[dict[str, Any], ...]] = ()
 
-    def spec(self, params: dict[str, Any]) -> UFMSpec:
+    def spec(self, params: dict[str, Any]) -> Spec:
         return self.spec_type.from_params(params)
 
     def derive_general(self) -> list[DerivationStep]:

@@ -7,7 +7,7 @@ every layer) and Theorem 4.1 (imbalanced, bias-free: orthogonal class means whos
 depend on n_k; a class collapses to zero below a threshold).
 
 Symbol map (paper -> ours).  The paper's model W_M ... W_1 H has M weight matrices: M = L
-(DESIGN.md: L counts weight matrices, L = 1 is the plain UFM).  Its loss is
+(docs/conventions.md: L counts weight matrices, L = 1 is the plain UFM).  Its loss is
 1/(2N) |W_M ... W_1 H - Y|_F^2 + sum_m lambda_{W_m}/2 |W_m|^2 + lambda_H/2 |H|^2 with
 N = sum n_k: the same 1/N-on-the-loss-only convention as ours, so lambda_{W_m} = lam_W for
 every layer (one lam_W for all layers here), lambda_H = lam_H, n_k = n_k, d = d, K = K.

@@ -4,7 +4,7 @@ Paper: P. Súkeník, M. Mondelli, C. Lampert, "Deep Neural Collapse Is Provably 
 the Deep Unconstrained Features Model", NeurIPS 2023 (arXiv 2305.13165), Theorem 3.1
 (K = 2, any depth: every global minimizer exhibits deep neural collapse).
 
-Problem (our convention, DESIGN.md s. 1; bias-free MSE, balanced n per class, N = 2n):
+Problem (our convention, docs/conventions.md; bias-free MSE, balanced n per class, N = 2n):
 
     f = (1/N) sum_i 1/2 |W_L s(W_{L-1} ... s(W_1 h_i)) - e_{y_i}|^2
         + sum_l lam_W/2 |W_l|_F^2 + lam_H/2 |H|_F^2,       s = max(., 0),

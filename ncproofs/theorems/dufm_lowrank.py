@@ -9,7 +9,7 @@ being optimal for the DUFM"; lower-rank (strongly-regular-graph) configurations 
 Their DUFM experiment uses MSE and lambda = 0.004 for every regularization parameter
 (K = 10, L = 4, width 30), and their 4-DUFM runs with K = 3, 4, 5 also end below DNC
 (figure captions; the theorem's exact (K, L) range and their n were not available to us,
-docs/relu.md).  DESIGN.md quotes the regime K >= 4, L >= 3 or K >= 6, L = 2 (Garrod &
+docs/relu.md).  docs/known_results.md quotes the regime K >= 4, L >= 3 or K >= 6, L = 2 (Garrod &
 Keating's, for deep linear CE).  We decide by computation.
 
 Problem (our convention; bias-free MSE, balanced n, N = K n, ReLU after W_1..W_{L-1}):

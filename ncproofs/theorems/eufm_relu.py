@@ -4,7 +4,7 @@ Paper: T. Tirer, J. Bruna, "Extended Unconstrained Features Model for Exploring 
 Neural Collapse", ICML 2022: Section 3 (MSE UFM), Section 4 (an extra weight layer:
 the linear extended model and the model with a ReLU between the two layers).
 
-Problem (our convention, DESIGN.md s. 1, MSE, no bias, balanced n per class, N = K n):
+Problem (our convention, docs/conventions.md, MSE, no bias, balanced n per class, N = K n):
 
     f(W2, W1, H) = (1/N) sum_i 1/2 |W2 s(W1 h_i) - e_{y_i}|^2
                    + lam_W/2 |W2|^2 + lam_W1/2 |W1|^2 + lam_H/2 |H|^2,

@@ -4,7 +4,7 @@ Paper: P. Li, X. Li, Y. Wang, Q. Qu, "Neural Collapse in Multi-label Learning wi
 Pick-all-label Loss", ICML 2024 (arXiv 2310.15903), the global-optimality theorem of
 the multi-label UFM ("MLab NC": ETF classifier, tag-wise average features).
 
-Problem (ours, DESIGN.md section 1 with a multi-label loss)::
+Problem (ours, docs/conventions.md with a multi-label loss)::
 
     f(W, H, b) = (1/N) sum_i PAL(W h_i + b, S_i) + lam_W/2 |W|^2 + lam_H/2 |H|^2
                  + lam_b/2 |b|^2,        PAL(z, S) = sum_{k in S} CE(z, k).
@@ -85,8 +85,10 @@ class MultiLabelSpec(UFMSpec):
     ints: per set size)."""
 
     n: tuple[int, ...] = param(
-        "counts", doc="samples per label set: an int, or m comma-separated ints (per size)")
-    m: int = param("int", 2, doc="largest label-set size (sets of sizes 1..m, 1 <= m <= K-1)")
+        "counts", range_text="int >= 1 or m ints",
+        doc="samples per label set: an int, or m comma-separated ints (per set size)")
+    m: int = param("int", 2, lower=1, range_text=">= 1 and <= K - 1",
+                   doc="largest label-set size (label sets of sizes 1..m)")
 
     def _coerce_counts(self, raw: Any) -> tuple[int, ...]:
         K = _to_int("K", self.K)

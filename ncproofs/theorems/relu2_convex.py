@@ -39,10 +39,8 @@ at best ``inconclusive``.
 
 from __future__ import annotations
 
-import dataclasses
 import math
-from fractions import Fraction
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import sympy as sp
@@ -52,76 +50,11 @@ from ..certify.intervals import sympy_to_arb
 from ..certify.provenance import EXPLICIT_POINT, INTERVAL_DUAL, RELU2_WEAK_DUALITY
 from ..derive.reduction import DerivationStep
 from ..solve import relu2
-from ..spec import SpecError, UFMSpec, _range_text, param
+from ..spec import Relu2Spec
 from .base import ClosedForm, NumericResult, Theorem, register
-
-DATASETS = ("iris", "whitened", "rank-one")
-PATTERN_MODES = ("complete", "sampled")
-
-
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class Relu2Spec(UFMSpec):
-    K: int = param("int", 2, lower=2, upper=2, doc="classes (binary: labels +-1)")
-    n: tuple[int, ...] = param("counts", 8, doc="points per class")
-    d: int = param("int", 8, lower=1, doc="width m of the torch-trained network")
-    lam_W: Fraction = param("number", lower=0, lower_open=True,
-                            doc="weight decay beta on both layers")
-    lam_H: Fraction = param("number", Fraction(0), lower=0, upper=0,
-                            doc="unused (the features are the data): must be 0")
-    bias: bool = param("bool", True, doc="constant input column (a regularized bias)")
-    data: str = param("choice", "iris", doc="iris | whitened | rank-one")
-    patterns: str = param("choice", "complete", doc="complete | sampled")
-    samples: int = param("int", 200, lower=1, doc="directions drawn when patterns=sampled")
-    seed: int = param("int", 0, lower=0, doc="seed of the data subset / sampled patterns")
-
-    aliases: ClassVar[dict[str, str]] = {"beta": "lam_W", "m": "d"}
-    _choices: ClassVar[dict[str, tuple[str, ...]]] = {"data": DATASETS,
-                                                      "patterns": PATTERN_MODES}
-
-    def _coerce(self, field: dataclasses.Field, raw: Any) -> Any:
-        if field.metadata.get("kind") != "choice":
-            return super()._coerce(field, raw)
-        options = self._choices[field.name]
-        value = str(raw).strip().lower()
-        if value not in options:
-            raise SpecError(f"{field.name} must be one of {', '.join(options)}, got {raw!r}")
-        return value
-
-    def _check(self) -> None:
-        super()._check()
-        if not self.balanced:
-            raise SpecError(f"n must be one int (balanced), got {list(self.n)}")
-        if self.data != "iris" and self.bias:
-            raise SpecError(f"bias must be false for data={self.data} (a constant column "
-                            "breaks whitening / rank one)")
-        if self.data == "iris" and self.n[0] > MAX_IRIS_N:
-            # complete patterns grow like (2n)^2: n = 25 takes ~8 s, n = 50 ran for minutes
-            # inside the conic solver (CLI fuzz)
-            raise SpecError(f"n must be <= {MAX_IRIS_N} for data=iris, got {self.n[0]}")
-        if self.data == "whitened" and 2 * self.n[0] < 4:
-            raise SpecError("n must be >= 2 for data=whitened")
-
-    @classmethod
-    def describe(cls) -> list[tuple[str, str, str]]:
-        rows = []
-        for f in dataclasses.fields(cls):
-            m = f.metadata
-            if m.get("kind") == "choice":
-                rng = " | ".join(cls._choices[f.name])
-            elif m.get("kind") in ("int", "number"):
-                rng = _range_text(m["lower"], m["upper"], m["lower_open"], m["upper_open"])
-            elif m.get("kind") == "bool":
-                rng = "true/false"
-            else:
-                rng = "int >= 1"
-            rows.append((f.name, rng, m.get("doc", "")))
-        return rows
-
 
 # --------------------------------------------------------------------------- data
 
-
-MAX_IRIS_N = 25
 
 
 def load_iris() -> tuple[np.ndarray, np.ndarray]:
@@ -136,7 +69,7 @@ def load_iris() -> tuple[np.ndarray, np.ndarray]:
 
 def dataset(spec: Relu2Spec) -> tuple[np.ndarray, np.ndarray]:
     """(X, y) with y = +1 for the first class, -1 for the second."""
-    n = spec.n[0]
+    n = spec.n
     y = np.concatenate([np.ones(n), -np.ones(n)])
     if spec.data == "iris":
         features, target = load_iris()
@@ -167,7 +100,7 @@ def dataset(spec: Relu2Spec) -> tuple[np.ndarray, np.ndarray]:
 def closed_form_value(spec: Relu2Spec) -> sp.Expr | None:
     """Ergen & Pilanci's closed forms (exact), None for iris."""
     X, y = dataset(spec)
-    beta = sp.Rational(spec.lam_W.numerator, spec.lam_W.denominator)
+    beta = sp.Rational(spec.beta.numerator, spec.beta.denominator)
     ys = [sp.Integer(int(v)) for v in y]
     if spec.data == "whitened":
         def phi(r2: sp.Expr) -> sp.Expr:
@@ -238,7 +171,7 @@ class ReluTwoLayerConvex(Theorem):
 
     def certify(self, spec: Relu2Spec, closed: ClosedForm) -> Certificate:
         X, y = dataset(spec)
-        beta = spec.lam_W
+        beta = spec.beta
         complete = spec.patterns == "complete"
         # the lower bound is weak duality, valid for every width; Pilanci & Ergen's exactness
         # (convex program = p(m) for m >= m*) is not used: the upper bound is an explicit net
@@ -252,9 +185,9 @@ class ReluTwoLayerConvex(Theorem):
         sol = relu2.solve_convex(X, y, float(beta), pats)
         net = relu2.network_of(sol)
         convex_width = net.width
-        if net.width > spec.d:
+        if net.width > spec.width:
             net = relu2.prune_network(net, X)  # cost not raised; re-evaluated in intervals
-        if net.width > spec.d:
+        if net.width > spec.width:
             # m* <= net.width (pruning may not reach m*, so this can be conservative).  The
             # dual lower bound holds for every width, but the explicit network is the
             # only upper bound we have and it is wider than d: p(d) may exceed p(net.width)
@@ -263,11 +196,11 @@ class ReluTwoLayerConvex(Theorem):
             return Certificate(
                 method="pattern enumeration + explicit network", status=NOT_APPLICABLE,
                 rigorous=False,
-                reason=f"d = {spec.d} < {net.width}: the convex optimum needs {net.width} "
+                reason=f"width = {spec.width} < {net.width}: the convex optimum needs {net.width} "
                        f"neurons after Caratheodory pruning (m* <= {net.width}); the "
-                       f"width-{spec.d} optimum may be higher",
+                       f"width-{spec.width} optimum may be higher",
                 assumptions=assumptions,
-                details={"network_width": net.width, "d": spec.d, "patterns": len(pats),
+                details={"network_width": net.width, "width": spec.width, "patterns": len(pats),
                          "convex_value": {"value": sol.value, "solver": sol.solver,
                                           "rigorous": False}})
         upper = relu2.interval_network_objective(net, X, y, beta)
@@ -300,7 +233,7 @@ class ReluTwoLayerConvex(Theorem):
     def solve(self, spec: Relu2Spec, *, device: str = "auto", starts: int = 8,
               seed: int = 0) -> NumericResult:
         X, y = dataset(spec)
-        tr = relu2.train_torch(X, y, float(spec.lam_W), spec.d, min(starts, 4), seed,
+        tr = relu2.train_torch(X, y, float(spec.beta), spec.width, min(starts, 4), seed,
                                device=device)
         summary = {"objective": tr.best, "grad_norm": tr.grad_norm, "iterations": tr.iterations,
                    "seconds": tr.seconds, "device": tr.device, "starts": min(starts, 4),

@@ -37,7 +37,6 @@ balanced classes; d >= K - 1 (for d < K - 1 see ``sphere-gnc``).
 
 from __future__ import annotations
 
-import dataclasses
 from fractions import Fraction
 from typing import Any
 
@@ -53,41 +52,12 @@ from ..geometry import simplex_etf
 from ..losses import get_loss
 from ..solve.sphere import solve_sphere
 from ..solve.ufm import labels_of
-from ..spec import SpecError, UFMSpec, _show, param
+from ..spec import SphereSpec
 from ._plain import nc_summary
 from .base import ClosedForm, ExplicitPoint, NumericResult, Theorem, register
 from .ufm_ce import etf_logits_claim
 
 CROSS_CHECK_MAX_K = 12
-
-
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class NoDecaySpec(UFMSpec):
-    """A UFM spec without weight decay or bias (models on the sphere).  lam_W, lam_H,
-    lam_b and bias are kept so that `-p` names stay uniform, and must be 0 / false."""
-
-    lam_W: Fraction = param("number", Fraction(0), doc="must be 0 (no weight decay on the sphere)")
-    lam_H: Fraction = param("number", Fraction(0), doc="must be 0 (no weight decay on the sphere)")
-    lam_b: Fraction = param("number", Fraction(0), doc="must be 0 (no bias on the sphere)")
-    bias: bool = param("bool", False, doc="must be false (no bias on the sphere)")
-
-    def _check(self) -> None:
-        for name in ("lam_W", "lam_H", "lam_b"):
-            if getattr(self, name) != 0:
-                raise SpecError(
-                    f"{name} must be 0 for a model on the unit sphere (the norm constraint "
-                    f"replaces weight decay), got {_show(getattr(self, name))}"
-                )
-        if self.bias:
-            raise SpecError("bias must be false for a model on the unit sphere, got true")
-
-
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class SphereSpec(NoDecaySpec):
-    """K, n, d and the temperature tau > 0."""
-
-    tau: Fraction = param("number", lower=0, lower_open=True,
-                          doc="temperature: logits are tau w_k^T h")
 
 
 def etf_value(K: sp.Expr, tau: sp.Expr) -> sp.Expr:

@@ -37,7 +37,6 @@ here.
 
 from __future__ import annotations
 
-import dataclasses
 from fractions import Fraction
 from typing import Any
 
@@ -57,31 +56,11 @@ from ..certify.provenance import EXACT_LEMMA, EXPLICIT_POINT, MARGIN_LEMMAS, SEA
 from ..derive.reduction import DerivationStep
 from ..geometry import simplex_etf
 from ..solve.sphere import best_features, better_columns, solve_margin_code
-from ..spec import SpecError, param
+from ..spec import MarginCodeSpec
 from .base import ClosedForm, ExplicitPoint, NumericResult, Theorem, register
-from .sphere_ce import NoDecaySpec
 
-
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class MarginSpec(NoDecaySpec):
-    """K codewords in R^d (d >= 2); ``n`` is irrelevant (kept for a uniform CLI)."""
-
-    n: tuple[int, ...] = param("counts", 1, doc="ignored (the margin problem has one "
-                               "feature per class)")
-
-    def _check(self) -> None:
-        super()._check()
-        if self.d < 2:
-            raise SpecError(f"d must be >= 2 for a margin code on the sphere S^(d-1), "
-                            f"got d={self.d}")
-        if self.d >= 3 and self.K > max(MAX_K_SEARCH, 2 * self.d):
-            # the numeric code search (SLSQP polish, K^2 constraints) takes ~7 s at K = 40
-            # and did not finish in minutes at K = 200 (CLI fuzz)
-            raise SpecError(f"K must be <= max({MAX_K_SEARCH}, 2d) for d >= 3 (the numeric "
-                            f"code search does not scale beyond), got K={self.K}")
-
-
-MAX_K_SEARCH = 64
+#: the spec of this theorem (the old name of spec.MarginCodeSpec)
+MarginSpec = MarginCodeSpec
 
 
 def cross_polytope_code(K: int, d: int) -> np.ndarray:

@@ -5,7 +5,7 @@ Model: Minority Collapse in Imbalanced Training", PNAS 2021 (minority collapse);
 relaxation is the one of Zhu et al. 2021 (class-mean logits + factorization identity).
 
 Symbol map (paper -> ours).  Fang et al. use norm *constraints* (layer-peeled model) rather
-than weight decay; we certify the weight-decay model of our convention (DESIGN.md section 1)
+than weight decay; we certify the weight-decay model of our convention (docs/conventions.md)
 with n = (n_1, ..., n_K) and report their phenomenon (the minority classifiers w_k becoming
 identical) as the imbalance ratio R = n_majority / n_minority grows.
 

@@ -6,7 +6,7 @@ CE, focal and label-smoothing losses are simplex-ETF collapsed) -- the margin be
 derived here for the label-smoothed CE.
 
 Symbol map (paper -> ours).  The paper's smoothing parameter alpha uses the target
-(1 - alpha) e_y + alpha/K 1 (our convention, DESIGN.md section 1), lambda_W, lambda_H,
+(1 - alpha) e_y + alpha/K 1 (our convention, docs/conventions.md), lambda_W, lambda_H,
 lambda_b, n, K, d = lam_W, lam_H, lam_b, n, K, d with the same 1/N on the loss only.
 
 Statement.  With t = sqrt(n lam_W lam_H), balanced classes and d >= K - 1: if
