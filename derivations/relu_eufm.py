@@ -5,7 +5,7 @@ One command:  python derivations/relu_eufm.py      (about 1 minute on 2 CPU core
 For K in {2, 3, 4} and weight decays at fractions of the zero threshold (n = 1, d = K,
 lam_W = lam_W1 = lam_H = lam), prints the certified optimum of the linear extended model
 (eufm-relu, relu=false: exact root isolation + interval point), the ReLU model's status
-(relu=true: certified for K = 2 under Súkeník et al.'s reduction, otherwise a seeded search
+(relu=true: conditional for K = 2 on Súkeník et al.'s reduction, otherwise a seeded search
 for a lower point) and the best value a multi-start torch solve of the ReLU model reaches.
 Tirer & Bruna's claim: the two optima coincide.  Then the K = 6, L = 2 case near the
 threshold where a lower ReLU point exists (see dufm-lowrank).

@@ -190,3 +190,17 @@ def test_default_case_statuses_do_not_depend_on_the_seed(theorem_id, index, monk
         outcomes.add((cert["status"], report["verdict"]["status"]))
     assert len(outcomes) == 1, outcomes
     assert outcomes.pop()[0] == case.get("expect", CERTIFIED)
+
+
+def test_conclude_never_refutes_a_numeric_candidate():
+    """Mutation: a candidate 1 % above the true optimum is refuted as a closed form, but as
+    the tool's own numeric guess it is only improved on (the bounds still certify f*)."""
+    import dataclasses
+
+    theorem = get_theorem("ufm-ce")
+    spec = theorem.spec({"K": 3, "n": 2, "d": 3, "lam_W": "1e-3", "lam_H": "1e-3"})
+    closed = theorem.closed_form(spec)
+    wrong = dataclasses.replace(closed, objective=closed.objective * sp.Rational(101, 100))
+    assert theorem.certify(spec, wrong).status == REFUTED
+    numeric = dataclasses.replace(wrong, kind="numeric")
+    assert theorem.certify(spec, numeric).status == CERTIFIED

@@ -113,8 +113,10 @@ class Theorem:
         """The common end of ``certify``: the lower bound against the interval value of the
         explicit point and the claimed value (:func:`decide`).  Without a point of the
         stated d the status is ``not-applicable`` -- unless the lower bound alone refutes
-        the claim, a rigorous result that must not be lost."""
-        claimed = None if closed.objective is None else sympy_to_arb(closed.objective)
+        the claim, a rigorous result that must not be lost.  A ``numeric`` candidate (the
+        tool's own guess) is never a claim: it is not passed on, so it cannot be refuted."""
+        claimed = (None if closed.objective is None or closed.kind == "numeric"
+                   else sympy_to_arb(closed.objective))
         if closed.point is None:
             cert = decide(method=method, lower=lower, upper=None, claimed=claimed,
                           assumptions=assumptions, details=details,
