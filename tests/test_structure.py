@@ -382,3 +382,43 @@ def test_multilabel_mutation_wrong_margins_not_certified(monkeypatch):
     monkeypatch.setattr(type(theorem), "_margins",
                         lambda self, s: ([x * sp.Rational(101, 100) for x in exact], a))
     assert theorem.structure(spec, closed, cert)["status"] != "certified"
+
+
+# ---------------------------------------------------------------- deep linear MSE
+
+
+@pytest.mark.parametrize("params", [
+    {"K": 3, "n": "8,4,2", "d": 4, "lam_W": "0.01", "lam_H": "0.01", "L": 1},
+    {"K": 3, "n": 10, "d": 3, "lam_W": "0.01", "lam_H": "0.01", "L": 1, "bias": "true"},
+])
+def test_deep_linear_mse_one_layer_perturbations_lie_within_the_radius(params):
+    """L = 1 is the plain MSE model: perturbed explicit points lie within r(eps); the claim
+    is checked against the paper's L = 1 formula, x_k = (1 - N sqrt(lam_W lam_H)/sqrt(n_k))_+
+    (bias-free; Dang et al. Thm 4.1 with M = 1) or x = 1 - K sqrt(n lam_W lam_H), b = 1/K."""
+    from ncproofs.theorems.base import ExplicitPoint
+
+    theorem, spec, closed, cert, bound = setup("deep-linear-mse", params)
+    assert bound.as_dict()["status"] == "certified"
+    K, N, s = spec.K, spec.N, math.sqrt(float(spec.lam_W * spec.lam_H))
+    if spec.bias:
+        x = 1 - K * math.sqrt(spec.n[0]) * s
+        claim = x * (np.eye(K) - 1 / K) + 1 / K
+    else:
+        claim = np.diag([max(0.0, 1 - N * s / math.sqrt(nk)) for nk in spec.n])
+    rng = np.random.default_rng(5)
+    base = closed.point.arrays
+    for scale in (0.0, 1e-4, 1e-3, 1e-2):
+        arrays = {k: v + scale * rng.standard_normal(v.shape) for k, v in base.items()}
+        point = ExplicitPoint(arrays, closed.point.labels, closed.point.counts)
+        eps = max(0.0, upper_end(theorem.upper_bound(spec, point)) - cert.lower_bound)
+        radius = bound.radius(eps * (1 + 1e-12))
+        Z = arrays["W1"] @ arrays["H"] + arrays.get("b", np.zeros(K))[:, None]
+        assert np.linalg.norm(Z - claim) <= radius["logits_frobenius"] + 1e-12
+
+
+def test_deep_linear_mse_deeper_models_claim_no_geometry():
+    theorem = get_theorem("deep-linear-mse")
+    spec = theorem.spec({"K": 3, "n": 10, "d": 3, "lam_W": "0.01", "lam_H": "0.01", "L": 2,
+                         "bias": "true"})
+    closed = theorem.closed_form(spec)
+    assert theorem.structure(spec, closed, theorem.certify(spec, closed)) is None
