@@ -408,13 +408,13 @@ def plain_model_bound(
         bound.notes.append("no weight decay: within-class scatter and M = W Hbar itself are "
                            "not bounded")
     elif kind == "quadratic" and (b is None or lam_b != 0):
-        bound.extra = _uncentred_quadratic(K, b is not None, claim)
+        bound.extra = _uncentred_quadratic(m, b is not None, claim)
         bound.criterion = "class_mean_logits_M"
     elif kind == "quadratic":
         bound.notes.append("free bias (lam_b = 0): Z = M + b 1^T is identified, M and b "
                            "separately are not certified")
     elif b is None or lam_b != 0:
-        bound.extra = _uncentred_softmax(K, min(counts), arb_of(lam_W), arb_of(lam_H),
+        bound.extra = _uncentred_softmax(K, m, min(counts), arb_of(lam_W), arb_of(lam_H),
                                          bound.upper, bound.gap, b is not None, claim)
         bound.criterion = "class_mean_logits_M"
     else:
@@ -430,17 +430,18 @@ def _claim_without_bias(claim: ClaimedLogits) -> list[list[flint.arb]]:
             for col in claim.columns]
 
 
-def _uncentred_quadratic(K: int, bias: bool, claim: ClaimedLogits):
-    """MSE: M = Z - b 1^T, so |M - M_claim|_F <= |Z - Z_claim|_F + sqrt(K) |b - b_claim|."""
+def _uncentred_quadratic(m: int, bias: bool, claim: ClaimedLogits):
+    """MSE: M = Z - b 1^T (m columns), so |M - M_claim|_F <= |Z - Z_claim|_F
+    + sqrt(m) |b - b_claim|."""
 
     def extra(eps: flint.arb, r: dict[str, flint.arb]) -> dict[str, flint.arb]:
-        dist = r["logits_frobenius"] + (flint.arb(K).sqrt() * r["bias"] if bias else 0)
+        dist = r["logits_frobenius"] + (flint.arb(m).sqrt() * r["bias"] if bias else 0)
         return {"class_mean_logits_M": dist}
 
     return extra
 
 
-def _uncentred_softmax(K: int, n_min: int, lam_W: flint.arb, lam_H: flint.arb,
+def _uncentred_softmax(K: int, m: int, n_min: int, lam_W: flint.arb, lam_H: flint.arb,
                        upper: flint.arb, gap: flint.arb, bias: bool, claim: ClaimedLogits):
     r"""Shift-invariant losses see only P W; the mean classifier row wbar costs
     lam_W K |wbar|^2 / 2 and nothing else (f(PW, H, b) = f(W, H, b) - lam_W K |wbar|^2/2
@@ -449,7 +450,7 @@ def _uncentred_softmax(K: int, n_min: int, lam_W: flint.arb, lam_H: flint.arb,
 
         |11^T M / K|_F = sqrt(K) |wbar^T Hbar| <= sqrt(K) |wbar| |Hbar|_F,
 
-    and |P (M - M_claim)|_F <= |P (Z - Z_claim)|_F + sqrt(K) |b - b_claim|."""
+    and |P (M - M_claim)|_F <= |P (Z - Z_claim)|_F + sqrt(m) |b - b_claim| (m columns)."""
     columns = _claim_without_bias(claim)
     mean_claim = _sqrt_nonneg(sum((_square(sum(col, flint.arb(0))) for col in columns),
                                   flint.arb(0)) / K)  # |11^T M_claim / K|_F
@@ -457,7 +458,7 @@ def _uncentred_softmax(K: int, n_min: int, lam_W: flint.arb, lam_H: flint.arb,
     def extra(eps: flint.arb, r: dict[str, flint.arb]) -> dict[str, flint.arb]:
         row_mean = (2 * (gap + eps) / (lam_W * K)).sqrt()
         features = (2 * (upper + eps) / (lam_H * n_min)).sqrt()
-        centred = r["logits_frobenius"] + (flint.arb(K).sqrt() * r["bias"] if bias else 0)
+        centred = r["logits_frobenius"] + (flint.arb(m).sqrt() * r["bias"] if bias else 0)
         uncentred = flint.arb(K).sqrt() * row_mean * features + mean_claim
         return {"classifier_row_mean": row_mean,
                 "class_mean_logits_M": centred + uncentred}
