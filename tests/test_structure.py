@@ -90,6 +90,15 @@ def check_point(theorem, spec, closed, point, radius) -> float:
         assert np.linalg.norm(M - M_claim) <= radius["class_mean_logits_M"]
     if "classifier_row_mean" in radius:
         assert np.linalg.norm(point["W"].mean(axis=0)) <= radius["classifier_row_mean"]
+    if "self_duality" in radius:  # NC3: W^T against Hbar D = class means times sqrt(n_k)
+        labels = np.repeat(np.arange(spec.K), spec.n)
+        HD = np.stack([point["H"][:, labels == k].mean(axis=1) * math.sqrt(spec.n[k])
+                       for k in range(spec.K)], axis=1)
+        A_t = math.sqrt(float(spec.lam_W)) * point["W"].T
+        B = math.sqrt(float(spec.lam_H)) * HD
+        assert np.linalg.norm(A_t - B) <= radius["self_duality"]
+        nc3 = np.linalg.norm(A_t / np.linalg.norm(A_t) - B / np.linalg.norm(B))
+        assert nc3 <= radius["nc3"]
     return distance
 
 

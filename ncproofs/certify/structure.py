@@ -327,14 +327,18 @@ class ClaimedLogits:
     columns: tuple[tuple[flint.arb, ...], ...]
     bias: tuple[flint.arb, ...] | None
     text: str
+    #: True when the theorem knows M_claim D to be symmetric positive semidefinite
+    #: (a (I - 11^T/K) with a >= 0, x J + y 11^T/K with x, y >= 0, diag(x_k >= 0)): then
+    #: the self-duality (NC3) bound applies
+    psd: bool = False
 
     @classmethod
     def from_matrix(cls, Z: Sequence[Sequence[flint.arb]], bias: Sequence[flint.arb] | None,
-                    text: str) -> ClaimedLogits:
+                    text: str, psd: bool = False) -> ClaimedLogits:
         """From a K x m row-major matrix of balls."""
         m = len(Z[0])
         return cls(tuple(tuple(row[k] for row in Z) for k in range(m)),
-                   None if bias is None else tuple(bias), text)
+                   None if bias is None else tuple(bias), text, psd)
 
 
 def plain_model_bound(
@@ -420,7 +424,44 @@ def plain_model_bound(
     else:
         bound.notes.append("free bias (lam_b = 0): only the centred logits P Z are "
                            "identified; M = W Hbar itself is not certified")
+    if bound.extra is not None and claim.psd and m == K:
+        bound.extra = _with_self_duality(bound.extra, counts, arb_of(lam_W), arb_of(lam_H),
+                                         bound.gap, claim)
     return bound
+
+
+def _with_self_duality(extra, counts: Sequence[int], lam_W: flint.arb, lam_H: flint.arb,
+                       gap: flint.arb, claim: ClaimedLogits):
+    r"""NC3 from the slack of the factorization identity.  With A = sqrt(lam_W) W,
+    B = sqrt(lam_H) Hbar D, c = sqrt(lam_W lam_H), X = A B = c M D:
+
+        s = |A|^2/2 + |B|^2/2 - |X|_* <= f(P) - g - lam_H/2 S_W <= U + eps - L,
+        |A^T - B|_F^2 = 2 s + 2 (|X|_* - tr X),
+
+    and for X_c = c M_claim D symmetric PSD (|X_c|_* = tr X_c),
+    |X|_* - tr X <= |X - X_c|_* - tr(X - X_c) <= 2 sqrt(K) |X - X_c|_F
+    <= 2 sqrt(K) c sqrt(n_max) |M - M_claim|_F.  Normalizing (|u/|u| - v/|v|| <=
+    2 |u - v| / max(|u|, |v|), and max(|A|, |B|)^2 >= |X|_* >= |X_c|_* - |X - X_c|_*)
+    bounds NC3 = |W^T/|W|_F - Hbar D/|Hbar D|_F|_F."""
+    K = len(claim.columns)
+    c = (lam_W * lam_H).sqrt()
+    root_n_max = flint.arb(max(counts)).sqrt()
+    columns = _claim_without_bias(claim)
+    trace_claim = c * sum((columns[k][k] * flint.arb(counts[k]).sqrt() for k in range(K)),
+                          flint.arb(0))  # |X_c|_* = tr X_c
+
+    def with_nc3(eps: flint.arb, r: dict[str, flint.arb]) -> dict[str, flint.arb]:
+        out = extra(eps, r)
+        x_dist = c * root_n_max * out["class_mean_logits_M"]
+        delta_sq = 2 * (gap + eps) + 4 * flint.arb(K).sqrt() * x_dist
+        delta = delta_sq.sqrt()
+        out["self_duality"] = delta  # |sqrt(lam_W) W^T - sqrt(lam_H) Hbar D|_F
+        floor = trace_claim - flint.arb(K).sqrt() * x_dist  # <= max(|A|, |B|)^2
+        if float(floor.lower()) > 0:
+            out["nc3"] = 2 * delta / flint.arb(floor.lower()).sqrt()
+        return out
+
+    return with_nc3
 
 
 def _claim_without_bias(claim: ClaimedLogits) -> list[list[flint.arb]]:

@@ -334,10 +334,12 @@ class DeepLinearMSE(Theorem):
             Z = [[xs[0] * ((1 if i == k else 0) - flint.arb(1) / K) + flint.arb(1) / K
                   for k in range(K)] for i in range(K)]
             claim = ClaimedLogits.from_matrix(Z, [flint.arb(1) / K] * K,
-                                              "class-mean logits x J + 11^T/K, b = 1/K")
+                                              "class-mean logits x J + 11^T/K, b = 1/K",
+                                              psd=True)  # M = x J, x >= 0
         else:  # Z = diag(x_k)
             Z = [[xs[k] if i == k else flint.arb(0) for k in range(K)] for i in range(K)]
-            claim = ClaimedLogits.from_matrix(Z, None, "class-mean logits diag(x_k)")
+            claim = ClaimedLogits.from_matrix(Z, None, "class-mean logits diag(x_k)",
+                                              psd=True)  # x_k >= 0
         arrays = closed.point.arrays
         return plain_model_bound(
             kind="quadratic", W=arrays["W1"], H=arrays["H"], b=arrays.get("b"),
