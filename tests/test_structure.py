@@ -439,3 +439,49 @@ def test_deep_linear_mse_deeper_models_claim_no_geometry():
                          "bias": "true"})
     closed = theorem.closed_form(spec)
     assert theorem.structure(spec, closed, theorem.certify(spec, closed)) is None
+
+
+# ---------------------------------------------------------------- path-integrated radius
+
+
+def test_path_bound_covers_points_where_the_ball_argument_fails():
+    """A tiny softmax floor (t = 1e-4): at eps ~ 1.6e-5 the ball argument does not
+    localize; the radius then comes from the curvature integrated along the segment, and
+    perturbed optima must still lie inside it."""
+    params = {"K": 6, "n": 1, "d": 6, "lam_W": "1e-4", "lam_H": "1e-4", "bias": "false"}
+    theorem, spec, closed, cert, bound = setup("ufm-ce", params)
+    rng = np.random.default_rng(0)
+    fallback_used = False
+    for scale in (1e-3, 1e-2, 3e-2):
+        point = full_point(spec, closed, rng, scale)
+        eps = eps_of(theorem, spec, cert, point)
+        fallback_used |= bound.localize(eps) is None
+        check_point(theorem, spec, closed, point, bound.radius(eps))
+    assert fallback_used
+
+
+def test_path_bound_excludes_exactly_what_the_green_function_allows():
+    """Engine check against a hand computation: with pi = 1/4 (uniform softmax over 4
+    classes at the origin), weights 1/2 and gap 0, the path bound for eps is a grid point
+    (ratio 1.25) at or above D* = inf{D : max_s (1-s) pi (1 - (1 + b s D) e^{-b s D}) / b^2
+    > s eps}, b = sqrt(2)/sqrt(1/2) = 2, found here by numpy bisection.  To leading order
+    (1 - (1+x) e^{-x} ~ x^2/2, best s = 1/2) D* ~ sqrt(8 eps / pi) = 0.179."""
+    w = (flint.arb(1) / 2, flint.arb(1) / 2)
+    curvature = SoftmaxCurvature((flint.arb(0.25), flint.arb(0.25)), w)
+    bound = StructureBound(identified="Z", claim="0", lower=flint.arb(1), upper=flint.arb(1),
+                           weights=w, curvature=curvature, offset_w=flint.arb(0),
+                           offset_frobenius=flint.arb(0), claim_norm=flint.arb(0))
+    D_hat = float(bound.path_bound(1e-3).mid())
+    s = np.arange(1, 64) / 64
+    b, eps, pi = 2.0, 1e-3, 0.25
+
+    def excluded(D):
+        x = b * s * D
+        return np.any((1 - s) * pi * (1 - (1 + x) * np.exp(-x)) / b**2 > s * eps)
+
+    lo, hi = 0.0, 10.0
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        lo, hi = (lo, mid) if excluded(mid) else (mid, hi)
+    assert hi <= D_hat * (1 + 1e-9) and D_hat <= 1.25 * hi * (1 + 1e-9)
+    assert 0.179 < hi < 0.3

@@ -139,6 +139,12 @@ class SoftmaxCurvature(Curvature):
         return flint.arb(min(lower_end(p * (-sqrt2 * rho / w.sqrt()).exp())
                              for p, w in zip(self.pi, self.weights)))
 
+    def exponential_form(self) -> tuple[flint.arb, flint.arb]:
+        """(pi, beta) with mu(rho) >= pi exp(-beta rho) for every rho >= 0."""
+        pi = flint.arb(min(lower_end(p) for p in self.pi))
+        w_min = min(self.weights, key=lambda w: float(w.lower()))
+        return pi, flint.arb(2).sqrt() / w_min.sqrt()
+
 
 @dataclass(frozen=True)
 class StrongTerm:
@@ -205,15 +211,50 @@ class StructureBound:
                 return None
         return None
 
+    def path_bound(self, eps: float) -> flint.arb | None:
+        r"""A radius D_hat with |Z(x) - Z0|_w < D_hat for every (U - L + eps)-suboptimal x,
+        from the curvature integrated along the segment x0 -> x (used when the ball
+        argument does not localize).
+
+        On the segment x(s) = x0 + s (x - x0), D = |Z(x) - Z0|_w, h(s) = g(x(s)) is convex
+        with h'' >= D^2 mu(s D) >= D^2 pi exp(-beta s D), so for every s in (0, 1)
+        (Green's function of the segment, dropping its part on (s, 1), which is >= 0)
+
+            g* <= h(s) <= (1-s) h(0) + s h(1) - (1-s) pi int_0^{sD} v e^{-beta v} dv,
+
+        i.e. D is excluded when (1-s) pi (1 - (1 + beta s D) e^{-beta s D}) / beta^2 >
+        (1-s) delta0 + s delta.  The left side increases with D, so once D_hat is excluded
+        by some s every larger D is too."""
+        if not isinstance(self.curvature, SoftmaxCurvature):
+            return None
+        pi, beta = self.curvature.exponential_form()
+        if not float(pi.lower()) > 0:
+            return None
+        delta0, delta = self.gap, self.gap + flint.arb(eps)
+        grid = [flint.arb(k) / 64 for k in range(1, 64)]
+        D = flint.arb(upper_end(self._growth(eps, pi)))
+        for _ in range(_MAX_STEPS):
+            for s in grid:
+                x = beta * s * D
+                gain = (1 - s) * pi * (1 - (1 + x) * (-x).exp()) / (beta * beta)
+                if gain > (1 - s) * delta0 + s * delta:
+                    return D
+            D = D * _GROWTH
+        return None
+
     def radius(self, eps: float) -> dict[str, float] | None:
         """Rigorous upper bounds for every point P with f(P) <= f* + eps: distance of its
         identified logits from the claim (weighted and Frobenius), of each strongly
         convex variable, and its within-class scatter.  None if localization fails."""
         located = self.localize(eps)
-        if located is None:
-            return None
-        rho, mu = located
-        spread = self._growth(eps, mu)
+        if located is not None:
+            rho, mu = located
+            spread = self._growth(eps, mu)
+        else:  # the ball argument failed: the path bound is itself a radius
+            spread = self.path_bound(eps)
+            if spread is None:
+                return None
+            rho, mu = spread, self.curvature.modulus(spread)
         min_weight = min(self.weights, key=lambda w: float(w.lower()))
         balls: dict[str, flint.arb] = {
             "logits_weighted": spread + self.offset_w,
