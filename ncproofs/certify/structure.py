@@ -32,7 +32,9 @@ give the same bound with mu replaced by lam_b.
 Localization.  If rho > R(mu(rho)), every x with g(x) <= g* + delta (delta >= delta0)
 lies in S_rho: otherwise the segment from x(P0) to x leaves S_rho at a point x' with
 |Z(x') - Z0|_w = rho and g(x') <= g* + delta (convexity), and the lemma gives
-rho <= R(mu(rho)).  No minimizer needs to exist and none is assumed.
+rho <= R(mu(rho)).  No minimizer needs to exist and none is assumed.  Where no such rho
+is found, :meth:`StructureBound.path_bound` integrates the curvature along the segment
+instead and gives a (coarser) radius directly.
 
 Radius.  For P with f(P) <= f* + eps: delta = g(x(P)) - g* <= U + eps - L and
 delta0 = g(x(P0)) - g* <= U - L, hence
