@@ -108,8 +108,10 @@ def structure_text(structure: dict[str, Any]) -> str:
     if structure.get("status") != "certified":
         return f"{structure.get('status')}: {structure.get('reason', '')}"
     radii = {r["eps"]: r for r in structure.get("radii", [])}
-    text = (f"certified: unique {structure['identified'].split(' (')[0]}; every minimizer "
-            f"within {_fmt(structure['minimizer_radius'], 3)} of the claim")
+    which = ("M = W Hbar" if structure.get("criterion") == "class_mean_logits_M"
+             else "logits")
+    text = (f"certified: unique {structure['identified'].split(' (')[0]}; every minimizer's "
+            f"{which} within {_fmt(structure['minimizer_radius'], 3)} of the claim")
     for eps, r in radii.items():
         if eps != structure.get("gap") and "logits_frobenius" not in r:
             text += f"; f <= f* + {eps:g}: not localized"

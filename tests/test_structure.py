@@ -36,14 +36,22 @@ MSE_CASES = [
 LS = {"K": 4, "n": 2, "d": 4, "lam_W": "1e-3", "lam_H": "2e-3", "alpha": "0.3"}
 
 
+_CERTIFIED: dict[tuple, tuple] = {}
+
+
 def setup(theorem_id, params):
-    theorem = get_theorem(theorem_id)
-    spec = theorem.spec(params)
-    closed = theorem.closed_form(spec)
-    cert = theorem.certify(spec, closed)
-    assert cert.lower_bound is not None and cert.gap is not None and cert.gap < 1e-12
-    bound = theorem.structure_bound(spec, closed, cert)
-    return theorem, spec, closed, cert, bound
+    """Theorem, spec, closed form, certificate (cached: certify runs cvxpy cross-checks)
+    and the structure bound, computed afresh so that monkeypatched claims take effect."""
+    key = (theorem_id, tuple(sorted(params.items())))
+    if key not in _CERTIFIED:
+        theorem = get_theorem(theorem_id)
+        spec = theorem.spec(params)
+        closed = theorem.closed_form(spec)
+        cert = theorem.certify(spec, closed)
+        assert cert.lower_bound is not None and cert.gap is not None and cert.gap < 1e-12
+        _CERTIFIED[key] = (theorem, spec, closed, cert)
+    theorem, spec, closed, cert = _CERTIFIED[key]
+    return theorem, spec, closed, cert, theorem.structure_bound(spec, closed, cert)
 
 
 def claim_matrix(bound_claim: ClaimedLogits) -> np.ndarray:
@@ -82,6 +90,15 @@ def check_point(theorem, spec, closed, point, radius) -> float:
         assert np.linalg.norm(M - M_claim) <= radius["class_mean_logits_M"]
     if "classifier_row_mean" in radius:
         assert np.linalg.norm(point["W"].mean(axis=0)) <= radius["classifier_row_mean"]
+    if "self_duality" in radius:  # NC3: W^T against Hbar D = class means times sqrt(n_k)
+        labels = np.repeat(np.arange(spec.K), spec.n)
+        HD = np.stack([point["H"][:, labels == k].mean(axis=1) * math.sqrt(spec.n[k])
+                       for k in range(spec.K)], axis=1)
+        A_t = math.sqrt(float(spec.lam_W)) * point["W"].T
+        B = math.sqrt(float(spec.lam_H)) * HD
+        assert np.linalg.norm(A_t - B) <= radius["self_duality"]
+        nc3 = np.linalg.norm(A_t / np.linalg.norm(A_t) - B / np.linalg.norm(B))
+        assert nc3 <= radius["nc3"]
     return distance
 
 
@@ -382,3 +399,89 @@ def test_multilabel_mutation_wrong_margins_not_certified(monkeypatch):
     monkeypatch.setattr(type(theorem), "_margins",
                         lambda self, s: ([x * sp.Rational(101, 100) for x in exact], a))
     assert theorem.structure(spec, closed, cert)["status"] != "certified"
+
+
+# ---------------------------------------------------------------- deep linear MSE
+
+
+@pytest.mark.parametrize("params", [
+    {"K": 3, "n": "8,4,2", "d": 4, "lam_W": "0.01", "lam_H": "0.01", "L": 1},
+    {"K": 3, "n": 10, "d": 3, "lam_W": "0.01", "lam_H": "0.01", "L": 1, "bias": "true"},
+])
+def test_deep_linear_mse_one_layer_perturbations_lie_within_the_radius(params):
+    """L = 1 is the plain MSE model: perturbed explicit points lie within r(eps); the claim
+    is checked against the paper's L = 1 formula, x_k = (1 - N sqrt(lam_W lam_H)/sqrt(n_k))_+
+    (bias-free; Dang et al. Thm 4.1 with M = 1) or x = 1 - K sqrt(n lam_W lam_H), b = 1/K."""
+    from ncproofs.theorems.base import ExplicitPoint
+
+    theorem, spec, closed, cert, bound = setup("deep-linear-mse", params)
+    assert bound.as_dict()["status"] == "certified"
+    K, N, s = spec.K, spec.N, math.sqrt(float(spec.lam_W * spec.lam_H))
+    if spec.bias:
+        x = 1 - K * math.sqrt(spec.n[0]) * s
+        claim = x * (np.eye(K) - 1 / K) + 1 / K
+    else:
+        claim = np.diag([max(0.0, 1 - N * s / math.sqrt(nk)) for nk in spec.n])
+    rng = np.random.default_rng(5)
+    base = closed.point.arrays
+    for scale in (0.0, 1e-4, 1e-3, 1e-2):
+        arrays = {k: v + scale * rng.standard_normal(v.shape) for k, v in base.items()}
+        point = ExplicitPoint(arrays, closed.point.labels, closed.point.counts)
+        eps = max(0.0, upper_end(theorem.upper_bound(spec, point)) - cert.lower_bound)
+        radius = bound.radius(eps * (1 + 1e-12))
+        Z = arrays["W1"] @ arrays["H"] + arrays.get("b", np.zeros(K))[:, None]
+        assert np.linalg.norm(Z - claim) <= radius["logits_frobenius"] + 1e-12
+
+
+def test_deep_linear_mse_deeper_models_claim_no_geometry():
+    theorem = get_theorem("deep-linear-mse")
+    spec = theorem.spec({"K": 3, "n": 10, "d": 3, "lam_W": "0.01", "lam_H": "0.01", "L": 2,
+                         "bias": "true"})
+    closed = theorem.closed_form(spec)
+    assert theorem.structure(spec, closed, theorem.certify(spec, closed)) is None
+
+
+# ---------------------------------------------------------------- path-integrated radius
+
+
+def test_path_bound_covers_points_where_the_ball_argument_fails():
+    """A tiny softmax floor (t = 1e-4): at eps ~ 1.6e-5 the ball argument does not
+    localize; the radius then comes from the curvature integrated along the segment, and
+    perturbed optima must still lie inside it."""
+    params = {"K": 6, "n": 1, "d": 6, "lam_W": "1e-4", "lam_H": "1e-4", "bias": "false"}
+    theorem, spec, closed, cert, bound = setup("ufm-ce", params)
+    rng = np.random.default_rng(0)
+    fallback_used = False
+    for scale in (1e-3, 1e-2, 3e-2):
+        point = full_point(spec, closed, rng, scale)
+        eps = eps_of(theorem, spec, cert, point)
+        fallback_used |= bound.localize(eps) is None
+        check_point(theorem, spec, closed, point, bound.radius(eps))
+    assert fallback_used
+
+
+def test_path_bound_excludes_exactly_what_the_green_function_allows():
+    """Engine check against a hand computation: with pi = 1/4 (uniform softmax over 4
+    classes at the origin), weights 1/2 and gap 0, the path bound for eps is a grid point
+    (ratio 1.25) at or above D* = inf{D : max_s (1-s) pi (1 - (1 + b s D) e^{-b s D}) / b^2
+    > s eps}, b = sqrt(2)/sqrt(1/2) = 2, found here by numpy bisection.  To leading order
+    (1 - (1+x) e^{-x} ~ x^2/2, best s = 1/2) D* ~ sqrt(8 eps / pi) = 0.179."""
+    w = (flint.arb(1) / 2, flint.arb(1) / 2)
+    curvature = SoftmaxCurvature((flint.arb(0.25), flint.arb(0.25)), w)
+    bound = StructureBound(identified="Z", claim="0", lower=flint.arb(1), upper=flint.arb(1),
+                           weights=w, curvature=curvature, offset_w=flint.arb(0),
+                           offset_frobenius=flint.arb(0), claim_norm=flint.arb(0))
+    D_hat = float(bound.path_bound(1e-3).mid())
+    s = np.arange(1, 64) / 64
+    b, eps, pi = 2.0, 1e-3, 0.25
+
+    def excluded(D):
+        x = b * s * D
+        return np.any((1 - s) * pi * (1 - (1 + x) * np.exp(-x)) / b**2 > s * eps)
+
+    lo, hi = 0.0, 10.0
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        lo, hi = (lo, mid) if excluded(mid) else (mid, hi)
+    assert hi <= D_hat * (1 + 1e-9) and D_hat <= 1.25 * hi * (1 + 1e-9)
+    assert 0.179 < hi < 0.3

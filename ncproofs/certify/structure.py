@@ -32,7 +32,9 @@ give the same bound with mu replaced by lam_b.
 Localization.  If rho > R(mu(rho)), every x with g(x) <= g* + delta (delta >= delta0)
 lies in S_rho: otherwise the segment from x(P0) to x leaves S_rho at a point x' with
 |Z(x') - Z0|_w = rho and g(x') <= g* + delta (convexity), and the lemma gives
-rho <= R(mu(rho)).  No minimizer needs to exist and none is assumed.
+rho <= R(mu(rho)).  No minimizer needs to exist and none is assumed.  Where no such rho
+is found, :meth:`StructureBound.path_bound` integrates the curvature along the segment
+instead and gives a (coarser) radius directly.
 
 Radius.  For P with f(P) <= f* + eps: delta = g(x(P)) - g* <= U + eps - L and
 delta0 = g(x(P0)) - g* <= U - L, hence
@@ -139,6 +141,12 @@ class SoftmaxCurvature(Curvature):
         return flint.arb(min(lower_end(p * (-sqrt2 * rho / w.sqrt()).exp())
                              for p, w in zip(self.pi, self.weights)))
 
+    def exponential_form(self) -> tuple[flint.arb, flint.arb]:
+        """(pi, beta) with mu(rho) >= pi exp(-beta rho) for every rho >= 0."""
+        pi = flint.arb(min(lower_end(p) for p in self.pi))
+        w_min = min(self.weights, key=lambda w: float(w.lower()))
+        return pi, flint.arb(2).sqrt() / w_min.sqrt()
+
 
 @dataclass(frozen=True)
 class StrongTerm:
@@ -205,15 +213,50 @@ class StructureBound:
                 return None
         return None
 
+    def path_bound(self, eps: float) -> flint.arb | None:
+        r"""A radius D_hat with |Z(x) - Z0|_w < D_hat for every (U - L + eps)-suboptimal x,
+        from the curvature integrated along the segment x0 -> x (used when the ball
+        argument does not localize).
+
+        On the segment x(s) = x0 + s (x - x0), D = |Z(x) - Z0|_w, h(s) = g(x(s)) is convex
+        with h'' >= D^2 mu(s D) >= D^2 pi exp(-beta s D), so for every s in (0, 1)
+        (Green's function of the segment, dropping its part on (s, 1), which is >= 0)
+
+            g* <= h(s) <= (1-s) h(0) + s h(1) - (1-s) pi int_0^{sD} v e^{-beta v} dv,
+
+        i.e. D is excluded when (1-s) pi (1 - (1 + beta s D) e^{-beta s D}) / beta^2 >
+        (1-s) delta0 + s delta.  The left side increases with D, so once D_hat is excluded
+        by some s every larger D is too."""
+        if not isinstance(self.curvature, SoftmaxCurvature):
+            return None
+        pi, beta = self.curvature.exponential_form()
+        if not float(pi.lower()) > 0:
+            return None
+        delta0, delta = self.gap, self.gap + flint.arb(eps)
+        grid = [flint.arb(k) / 64 for k in range(1, 64)]
+        D = flint.arb(upper_end(self._growth(eps, pi)))
+        for _ in range(_MAX_STEPS):
+            for s in grid:
+                x = beta * s * D
+                gain = (1 - s) * pi * (1 - (1 + x) * (-x).exp()) / (beta * beta)
+                if gain > (1 - s) * delta0 + s * delta:
+                    return D
+            D = D * _GROWTH
+        return None
+
     def radius(self, eps: float) -> dict[str, float] | None:
         """Rigorous upper bounds for every point P with f(P) <= f* + eps: distance of its
         identified logits from the claim (weighted and Frobenius), of each strongly
         convex variable, and its within-class scatter.  None if localization fails."""
         located = self.localize(eps)
-        if located is None:
-            return None
-        rho, mu = located
-        spread = self._growth(eps, mu)
+        if located is not None:
+            rho, mu = located
+            spread = self._growth(eps, mu)
+        else:  # the ball argument failed: the path bound is itself a radius
+            spread = self.path_bound(eps)
+            if spread is None:
+                return None
+            rho, mu = spread, self.curvature.modulus(spread)
         min_weight = min(self.weights, key=lambda w: float(w.lower()))
         balls: dict[str, flint.arb] = {
             "logits_weighted": spread + self.offset_w,
@@ -327,14 +370,18 @@ class ClaimedLogits:
     columns: tuple[tuple[flint.arb, ...], ...]
     bias: tuple[flint.arb, ...] | None
     text: str
+    #: True when the theorem knows M_claim D to be symmetric positive semidefinite
+    #: (a (I - 11^T/K) with a >= 0, x J + y 11^T/K with x, y >= 0, diag(x_k >= 0)): then
+    #: the self-duality (NC3) bound applies
+    psd: bool = False
 
     @classmethod
     def from_matrix(cls, Z: Sequence[Sequence[flint.arb]], bias: Sequence[flint.arb] | None,
-                    text: str) -> ClaimedLogits:
+                    text: str, psd: bool = False) -> ClaimedLogits:
         """From a K x m row-major matrix of balls."""
         m = len(Z[0])
         return cls(tuple(tuple(row[k] for row in Z) for k in range(m)),
-                   None if bias is None else tuple(bias), text)
+                   None if bias is None else tuple(bias), text, psd)
 
 
 def plain_model_bound(
@@ -408,19 +455,56 @@ def plain_model_bound(
         bound.notes.append("no weight decay: within-class scatter and M = W Hbar itself are "
                            "not bounded")
     elif kind == "quadratic" and (b is None or lam_b != 0):
-        bound.extra = _uncentred_quadratic(K, b is not None, claim)
+        bound.extra = _uncentred_quadratic(m, b is not None, claim)
         bound.criterion = "class_mean_logits_M"
     elif kind == "quadratic":
         bound.notes.append("free bias (lam_b = 0): Z = M + b 1^T is identified, M and b "
                            "separately are not certified")
     elif b is None or lam_b != 0:
-        bound.extra = _uncentred_softmax(K, min(counts), arb_of(lam_W), arb_of(lam_H),
+        bound.extra = _uncentred_softmax(K, m, min(counts), arb_of(lam_W), arb_of(lam_H),
                                          bound.upper, bound.gap, b is not None, claim)
         bound.criterion = "class_mean_logits_M"
     else:
         bound.notes.append("free bias (lam_b = 0): only the centred logits P Z are "
                            "identified; M = W Hbar itself is not certified")
+    if bound.extra is not None and claim.psd and m == K:
+        bound.extra = _with_self_duality(bound.extra, counts, arb_of(lam_W), arb_of(lam_H),
+                                         bound.gap, claim)
     return bound
+
+
+def _with_self_duality(extra, counts: Sequence[int], lam_W: flint.arb, lam_H: flint.arb,
+                       gap: flint.arb, claim: ClaimedLogits):
+    r"""NC3 from the slack of the factorization identity.  With A = sqrt(lam_W) W,
+    B = sqrt(lam_H) Hbar D, c = sqrt(lam_W lam_H), X = A B = c M D:
+
+        s = |A|^2/2 + |B|^2/2 - |X|_* <= f(P) - g - lam_H/2 S_W <= U + eps - L,
+        |A^T - B|_F^2 = 2 s + 2 (|X|_* - tr X),
+
+    and for X_c = c M_claim D symmetric PSD (|X_c|_* = tr X_c),
+    |X|_* - tr X <= |X - X_c|_* - tr(X - X_c) <= 2 sqrt(K) |X - X_c|_F
+    <= 2 sqrt(K) c sqrt(n_max) |M - M_claim|_F.  Normalizing (|u/|u| - v/|v|| <=
+    2 |u - v| / max(|u|, |v|), and max(|A|, |B|)^2 >= |X|_* >= |X_c|_* - |X - X_c|_*)
+    bounds NC3 = |W^T/|W|_F - Hbar D/|Hbar D|_F|_F."""
+    K = len(claim.columns)
+    c = (lam_W * lam_H).sqrt()
+    root_n_max = flint.arb(max(counts)).sqrt()
+    columns = _claim_without_bias(claim)
+    trace_claim = c * sum((columns[k][k] * flint.arb(counts[k]).sqrt() for k in range(K)),
+                          flint.arb(0))  # |X_c|_* = tr X_c
+
+    def with_nc3(eps: flint.arb, r: dict[str, flint.arb]) -> dict[str, flint.arb]:
+        out = extra(eps, r)
+        x_dist = c * root_n_max * out["class_mean_logits_M"]
+        delta_sq = 2 * (gap + eps) + 4 * flint.arb(K).sqrt() * x_dist
+        delta = delta_sq.sqrt()
+        out["self_duality"] = delta  # |sqrt(lam_W) W^T - sqrt(lam_H) Hbar D|_F
+        floor = trace_claim - flint.arb(K).sqrt() * x_dist  # <= max(|A|, |B|)^2
+        if float(floor.lower()) > 0:
+            out["nc3"] = 2 * delta / flint.arb(floor.lower()).sqrt()
+        return out
+
+    return with_nc3
 
 
 def _claim_without_bias(claim: ClaimedLogits) -> list[list[flint.arb]]:
@@ -430,17 +514,18 @@ def _claim_without_bias(claim: ClaimedLogits) -> list[list[flint.arb]]:
             for col in claim.columns]
 
 
-def _uncentred_quadratic(K: int, bias: bool, claim: ClaimedLogits):
-    """MSE: M = Z - b 1^T, so |M - M_claim|_F <= |Z - Z_claim|_F + sqrt(K) |b - b_claim|."""
+def _uncentred_quadratic(m: int, bias: bool, claim: ClaimedLogits):
+    """MSE: M = Z - b 1^T (m columns), so |M - M_claim|_F <= |Z - Z_claim|_F
+    + sqrt(m) |b - b_claim|."""
 
     def extra(eps: flint.arb, r: dict[str, flint.arb]) -> dict[str, flint.arb]:
-        dist = r["logits_frobenius"] + (flint.arb(K).sqrt() * r["bias"] if bias else 0)
+        dist = r["logits_frobenius"] + (flint.arb(m).sqrt() * r["bias"] if bias else 0)
         return {"class_mean_logits_M": dist}
 
     return extra
 
 
-def _uncentred_softmax(K: int, n_min: int, lam_W: flint.arb, lam_H: flint.arb,
+def _uncentred_softmax(K: int, m: int, n_min: int, lam_W: flint.arb, lam_H: flint.arb,
                        upper: flint.arb, gap: flint.arb, bias: bool, claim: ClaimedLogits):
     r"""Shift-invariant losses see only P W; the mean classifier row wbar costs
     lam_W K |wbar|^2 / 2 and nothing else (f(PW, H, b) = f(W, H, b) - lam_W K |wbar|^2/2
@@ -449,7 +534,7 @@ def _uncentred_softmax(K: int, n_min: int, lam_W: flint.arb, lam_H: flint.arb,
 
         |11^T M / K|_F = sqrt(K) |wbar^T Hbar| <= sqrt(K) |wbar| |Hbar|_F,
 
-    and |P (M - M_claim)|_F <= |P (Z - Z_claim)|_F + sqrt(K) |b - b_claim|."""
+    and |P (M - M_claim)|_F <= |P (Z - Z_claim)|_F + sqrt(m) |b - b_claim| (m columns)."""
     columns = _claim_without_bias(claim)
     mean_claim = _sqrt_nonneg(sum((_square(sum(col, flint.arb(0))) for col in columns),
                                   flint.arb(0)) / K)  # |11^T M_claim / K|_F
@@ -457,7 +542,7 @@ def _uncentred_softmax(K: int, n_min: int, lam_W: flint.arb, lam_H: flint.arb,
     def extra(eps: flint.arb, r: dict[str, flint.arb]) -> dict[str, flint.arb]:
         row_mean = (2 * (gap + eps) / (lam_W * K)).sqrt()
         features = (2 * (upper + eps) / (lam_H * n_min)).sqrt()
-        centred = r["logits_frobenius"] + (flint.arb(K).sqrt() * r["bias"] if bias else 0)
+        centred = r["logits_frobenius"] + (flint.arb(m).sqrt() * r["bias"] if bias else 0)
         uncentred = flint.arb(K).sqrt() * row_mean * features + mean_claim
         return {"classifier_row_mean": row_mean,
                 "class_mean_logits_M": centred + uncentred}

@@ -54,6 +54,8 @@ import sympy as sp
 from ..certify.certificate import NOT_APPLICABLE, Certificate, decide
 from ..certify.deep import DEPTH_IDENTITY, balanced_factorization, interval_objective_deep
 from ..certify.provenance import CENTRED_BIAS, EXACT_ROOTS, VON_NEUMANN, jensen_fixed_weights
+from ..certify.intervals import sympy_to_arb
+from ..certify.structure import ClaimedLogits, StructureBound, plain_model_bound
 from ..derive.deep_scalar import DeepScalar, max_ratio, tie_ratio
 from ..derive.reduction import DerivationStep
 from ..losses import get_loss
@@ -313,3 +315,35 @@ class DeepLinearMSE(Theorem):
         summary["metrics"] = layer_summary(layers)
         summary["layers"] = layers
         return NumericResult(summary=summary, point=best)
+
+    # ------------------------------------------------------------------ certified geometry
+
+    def structure_bound(self, spec: UFMSpec, closed: ClosedForm,
+                        cert: Certificate) -> StructureBound | None:
+        """L = 1 only: the plain MSE model, whose nuclear-norm relaxation is strictly convex
+        in the class-mean logits (ncproofs.certify.structure).  For L >= 2 the reduced
+        problem penalizes a Schatten quasi-norm (p = 2/(L+1) < 1) of the logits: not
+        convex, so this argument does not apply and no structure is claimed."""
+        if spec.L != 1 or closed.point is None or cert.lower_bound is None \
+                or cert.upper_bound is None:
+            return None
+        K = spec.K
+        # the class-mean logits x_k are roots (CRootOf); the claim is their 40-digit
+        # rational value, every radius is measured from it
+        xs = [sympy_to_arb(sp.Rational(str(sp.N(DeepScalar.exact_minimizer(ds)[0], 40))))
+              for ds in scalar_problems(spec)]
+        if spec.bias:  # Z = x J + 11^T/K, b = 1/K
+            Z = [[xs[0] * ((1 if i == k else 0) - flint.arb(1) / K) + flint.arb(1) / K
+                  for k in range(K)] for i in range(K)]
+            claim = ClaimedLogits.from_matrix(Z, [flint.arb(1) / K] * K,
+                                              "class-mean logits x J + 11^T/K, b = 1/K",
+                                              psd=True)  # M = x J, x >= 0
+        else:  # Z = diag(x_k)
+            Z = [[xs[k] if i == k else flint.arb(0) for k in range(K)] for i in range(K)]
+            claim = ClaimedLogits.from_matrix(Z, None, "class-mean logits diag(x_k)",
+                                              psd=True)  # x_k >= 0
+        arrays = closed.point.arrays
+        return plain_model_bound(
+            kind="quadratic", W=arrays["W1"], H=arrays["H"], b=arrays.get("b"),
+            counts=closed.point.counts, lam_W=spec.lam_W, lam_H=spec.lam_H, lam_b=spec.lam_b,
+            claim=claim, lower=cert.lower_bound, upper=cert.upper_bound)

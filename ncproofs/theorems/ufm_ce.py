@@ -162,7 +162,7 @@ def etf_logits_claim(K: int, margin: sp.Expr | None) -> ClaimedLogits:
     Z = [[a * ((1 if i == k else 0) - flint.arb(1) / K) for k in range(K)] for i in range(K)]
     text = ("class-mean logits 0 (W = H = 0)" if margin is None else
             f"class-mean logits a* (I - 11^T/K), a* = {margin} (simplex ETF), b = 0")
-    return ClaimedLogits.from_matrix(Z, [flint.arb(0)] * K, text)
+    return ClaimedLogits.from_matrix(Z, [flint.arb(0)] * K, text, psd=True)  # a >= 0
 
 
 def claimed_margin(closed: ClosedForm) -> sp.Expr | None:

@@ -261,7 +261,9 @@ def mse_logits_claim(K: int, sol: MSESolution) -> ClaimedLogits:
          for i in range(K)]
     text = (f"class-mean logits x J + y 11^T/K + b 1^T with x = {sol.x}, y = {sol.y}, "
             f"b = {sol.beta if sol.beta is not None else 0} ({sol.regime})")
-    return ClaimedLogits.from_matrix(Z, None if sol.beta is None else [beta] * K, text)
+    # x, y >= 0: M = x J + y 11^T/K is symmetric PSD
+    return ClaimedLogits.from_matrix(Z, None if sol.beta is None else [beta] * K, text,
+                                     psd=True)
 
 
 def mse_closed_form(spec: UFMSpec, sol: MSESolution, value_scale: sp.Expr = 1) -> ClosedForm:

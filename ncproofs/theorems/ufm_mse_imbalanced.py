@@ -180,4 +180,4 @@ class UFMMSEImbalanced(PlainUFMTheorem):
               for k in range(K)] for i in range(K)]
         text = ("class-mean logits diag((sqrt(n_k) - N sqrt(lam_W lam_H))_+ / sqrt(n_k)) "
                 "(orthogonal frame, dead classes at 0)")
-        return ClaimedLogits.from_matrix(Z, None, text)
+        return ClaimedLogits.from_matrix(Z, None, text, psd=True)  # M D = diag(x_k >= 0)
