@@ -272,3 +272,35 @@ def test_copy_of_file_is_unchanged_by_check(proof_dir):
     before = path.read_bytes()
     core.check(core.load(str(path)))
     assert path.read_bytes() == before and copy.deepcopy(json.loads(before))
+
+
+def test_cli_certificate_out_round_trip(tmp_path):
+    """verify --certificate-out writes the file and says so; check accepts it."""
+    path = tmp_path / "mse.json"
+    result = subprocess.run(
+        [sys.executable, "-m", "ncproofs.cli", "verify", "ufm-mse", "-p", "K=3", "-p", "n=2",
+         "-p", "d=2", "-p", "lam_W=0.3", "-p", "lam_H=0.4", "-p", "bias=false", "--no-solve",
+         "--no-landscape", "--certificate-out", str(path)],
+        capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert f"proof file: {path}" in result.stderr
+    data = json.loads(path.read_text())
+    assert data["params"] == {"K": "3", "n": "2", "d": "2", "lam_W": "0.3", "lam_H": "0.4",
+                              "bias": "false"}  # exactly as typed
+    assert run_check(path).returncode == 0
+
+
+def test_no_proof_file_is_said_honestly():
+    from ncproofs.certify.certificate import Certificate
+    from ncproofs.proof import NoProofFile, proof_file
+    from ncproofs.theorems.base import ClosedForm
+
+    closed = ClosedForm(objective=None, regime="")
+    certified = Certificate(method="m", status="certified", rigorous=True)
+    with pytest.raises(NoProofFile, match="no proof file for theorem dufm-binary"):
+        proof_file("dufm-binary", {}, closed, certified)
+    with pytest.raises(NoProofFile, match="no proof file for method"):
+        proof_file("ufm-ce", {}, closed, certified)  # no exported lower-bound data
+    inconclusive = Certificate(method="m", status="inconclusive", rigorous=False)
+    with pytest.raises(NoProofFile, match="status inconclusive"):
+        proof_file("ufm-ce", {}, closed, inconclusive)
