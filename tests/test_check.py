@@ -128,6 +128,12 @@ TAMPERS = [
      _set(("claimed", "expression"), lambda e: e.replace(", 1)", ", 0)", 1)), "claimed"),
     ("deep-linear-mse-2.json", "deep layer entry", _set(("point", "W", 0, 0, 0),
                                                         lambda x: _scale_hex(x, 1.01)), "gap"),
+    ("multilabel-ce-1.json", "label-set counts", _set(("params", "n"), "3,2"), ""),
+    ("multilabel-ce-1.json", "largest label-set size m", _set(("params", "m"), "3"), ""),
+    ("multilabel-ce-1.json", "PAL dual q above the feasible range",
+     _set(("lower", "q", 0), lambda q: str(Fraction(q) * 3)), "lower bound"),
+    ("multilabel-ce-1.json", "multi-label point", _set(("point", "H", 0, 0),
+                                                       lambda x: _scale_hex(x, 1.02)), "gap"),
     ("ufm-ce-0.json", "status certified over a reduction",
      lambda d: d.update(status="certified", assumptions=[
          {"text": "t", "kind": "reduction", "reference": ""}]), "status"),
@@ -202,6 +208,7 @@ def test_checker_runs_with_engines_blocked(proof_dir):
 def test_checker_imports_by_ast():
     """Only the standard library, flint and ncproofs.exact; and small enough to audit."""
     allowed_top = {"__future__", "argparse", "ast", "json", "sys", "fractions", "typing",
+                   "itertools", "math",
                    "flint"}
     total_lines = 0
     for path in CHECK_DIR.glob("*.py"):

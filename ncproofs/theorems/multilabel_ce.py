@@ -390,7 +390,8 @@ class MultiLabelCrossEntropy(Theorem):
                                      "rigorous": False,
                                      "rank": int(np.linalg.matrix_rank(relax.M, tol=1e-6))}
         return self.conclude(spec, closed, method=method, lower=lower.value,
-                             assumptions=assumptions, details=details)
+                             assumptions=assumptions, details=details,
+                             proof={"lower": lower.proof})
 
     def upper_bound(self, spec: MultiLabelSpec, point: ExplicitPoint) -> Any:
         a = point.arrays
