@@ -583,6 +583,8 @@ def load(path: str) -> dict[str, Any]:
                       ("assumptions", list), ("status", str)):
         if not isinstance(data.get(key), kind):
             raise InputError(f"malformed proof file: {key!r} missing or not a {kind.__name__}")
+    if not isinstance(data.get("claimed"), (dict, type(None))):
+        raise InputError("malformed proof file: 'claimed' must be an object or null")
     if data["lower"].get("kind") not in THEOREMS[theorem]["lower"]:
         raise InputError(f"unknown certificate kind: lower bound {data['lower'].get('kind')!r} "
                          f"for {theorem}")
