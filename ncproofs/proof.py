@@ -48,8 +48,10 @@ def point_data(point: ExplicitPoint | FramePoint, counts: tuple[int, ...]) -> di
     columns of H are the class means (class k has counts[k] samples)."""
     if isinstance(point, FramePoint):
         return point.as_proof()
-    if tuple(point.labels) != tuple(range(len(counts))) or tuple(point.counts) != counts:
-        raise NoProofFile("the explicit point is not one column per class")
+    one_per_class = tuple(point.labels) == tuple(range(len(counts)))
+    one_per_label_set = all(isinstance(label, tuple) for label in point.labels)  # multi-label
+    if not (one_per_class or one_per_label_set) or len(point.labels) != len(counts):
+        raise NoProofFile("the explicit point is not one column per class (or label set)")
     a = point.arrays
     if "W1" in a:  # deep: W_1 .. W_L
         layers = [_hex_rows(a[f"W{i}"]) for i in range(1, len(a) + 1) if f"W{i}" in a]

@@ -117,6 +117,23 @@ TAMPERS = [
     ("sphere-ce-0.json", "temperature", _set(("params", "tau"), "2.01"), ""),
     ("sphere-ce-0.json", "sphere point", _set(("point", "H", 0, 0),
                                              lambda x: _scale_hex(x, -1.0)), "gap"),
+    ("deep-linear-mse-1.json", "depth L", _set(("params", "L"), "3"), ""),
+    ("deep-linear-mse-1.json", "deep lam_H", _set(("params", "lam_H"), "5.1e-4"),
+     "lower bound"),
+    ("deep-linear-mse-1.json", "a stationary interval dropped",
+     _set(("lower", "stationary_intervals", 0), lambda ivs: ivs[:1]), "roots of P"),
+    ("deep-linear-mse-1.json", "a stationary interval moved off its root",
+     _set(("lower", "stationary_intervals", 0, 1), ["1/2", "3/5"]), "sign change"),
+    ("deep-linear-mse-1.json", "CRootOf index in the claimed value",
+     _set(("claimed", "expression"), lambda e: e.replace(", 1)", ", 0)", 1)), "claimed"),
+    ("deep-linear-mse-2.json", "deep layer entry", _set(("point", "W", 0, 0, 0),
+                                                        lambda x: _scale_hex(x, 1.01)), "gap"),
+    ("multilabel-ce-1.json", "label-set counts", _set(("params", "n"), "3,2"), ""),
+    ("multilabel-ce-1.json", "largest label-set size m", _set(("params", "m"), "3"), ""),
+    ("multilabel-ce-1.json", "PAL dual q above the feasible range",
+     _set(("lower", "q", 0), lambda q: str(Fraction(q) * 3)), "lower bound"),
+    ("multilabel-ce-1.json", "multi-label point", _set(("point", "H", 0, 0),
+                                                       lambda x: _scale_hex(x, 1.02)), "gap"),
     ("ufm-ce-0.json", "status certified over a reduction",
      lambda d: d.update(status="certified", assumptions=[
          {"text": "t", "kind": "reduction", "reference": ""}]), "status"),
@@ -191,6 +208,7 @@ def test_checker_runs_with_engines_blocked(proof_dir):
 def test_checker_imports_by_ast():
     """Only the standard library, flint and ncproofs.exact; and small enough to audit."""
     allowed_top = {"__future__", "argparse", "ast", "json", "sys", "fractions", "typing",
+                   "itertools", "math",
                    "flint"}
     total_lines = 0
     for path in CHECK_DIR.glob("*.py"):
@@ -261,3 +279,35 @@ def test_copy_of_file_is_unchanged_by_check(proof_dir):
     before = path.read_bytes()
     core.check(core.load(str(path)))
     assert path.read_bytes() == before and copy.deepcopy(json.loads(before))
+
+
+def test_cli_certificate_out_round_trip(tmp_path):
+    """verify --certificate-out writes the file and says so; check accepts it."""
+    path = tmp_path / "mse.json"
+    result = subprocess.run(
+        [sys.executable, "-m", "ncproofs.cli", "verify", "ufm-mse", "-p", "K=3", "-p", "n=2",
+         "-p", "d=2", "-p", "lam_W=0.3", "-p", "lam_H=0.4", "-p", "bias=false", "--no-solve",
+         "--no-landscape", "--certificate-out", str(path)],
+        capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert f"proof file: {path}" in result.stderr
+    data = json.loads(path.read_text())
+    assert data["params"] == {"K": "3", "n": "2", "d": "2", "lam_W": "0.3", "lam_H": "0.4",
+                              "bias": "false"}  # exactly as typed
+    assert run_check(path).returncode == 0
+
+
+def test_no_proof_file_is_said_honestly():
+    from ncproofs.certify.certificate import Certificate
+    from ncproofs.proof import NoProofFile, proof_file
+    from ncproofs.theorems.base import ClosedForm
+
+    closed = ClosedForm(objective=None, regime="")
+    certified = Certificate(method="m", status="certified", rigorous=True)
+    with pytest.raises(NoProofFile, match="no proof file for theorem dufm-binary"):
+        proof_file("dufm-binary", {}, closed, certified)
+    with pytest.raises(NoProofFile, match="no proof file for method"):
+        proof_file("ufm-ce", {}, closed, certified)  # no exported lower-bound data
+    inconclusive = Certificate(method="m", status="inconclusive", rigorous=False)
+    with pytest.raises(NoProofFile, match="status inconclusive"):
+        proof_file("ufm-ce", {}, closed, inconclusive)

@@ -38,6 +38,8 @@ class PALBound:
     value: flint.arb
     method: str
     details: dict[str, Any] = field(default_factory=dict)
+    #: the exact dual data for a proof file (ncproofs.check)
+    proof: dict[str, Any] | None = None
 
 
 def pal_spectral_norm_sq(K: int, sizes: Sequence[int], n: Sequence[int],
@@ -68,4 +70,5 @@ def pal_symmetric_bound(K: int, sizes: Sequence[int], n: Sequence[int],
         method="exact symmetric PAL dual point ((K/N)^2 sum_s n_s C(K-2,s-1) q_s^2 <= "
                "lam_W lam_H checked in rationals)",
         details={"q": [float(x) for x in q], "slack": float(lam_W * lam_H - norm_sq)},
+        proof={"kind": "pal-symmetric-dual", "q": [str(x) for x in q]},
     )

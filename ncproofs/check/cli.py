@@ -29,6 +29,12 @@ def run(args: argparse.Namespace) -> int:
             print(f"FAILED {path}: {exc}")
             worst = max(worst, 1)
             continue
+        except (AttributeError, TypeError, ValueError, KeyError, IndexError,
+                RecursionError) as exc:  # a field of the wrong shape: unusable input
+            print(f"error: malformed proof file {path}: {type(exc).__name__}: {exc}",
+                  file=sys.stderr)
+            worst = max(worst, 2)
+            continue
         conditional = ("; conditional on: " + "; ".join(summary["reductions"])
                        if summary["reductions"] else "")
         print(f"OK {path}: {summary['theorem']} {summary['status']}: optimum in "

@@ -23,6 +23,8 @@ from __future__ import annotations
 import ast
 import json
 from fractions import Fraction
+from itertools import combinations
+from math import comb
 from typing import Any
 
 import flint
@@ -66,12 +68,15 @@ THEOREMS: dict[str, dict[str, Any]] = {
     "deep-linear-mse": {"model": "deep-linear", "loss": "mse", "names": _PLAIN + ("L",),
                         "defaults": {"lam_b": "0", "bias": "false"},
                         "lower": ("deep-scalar-roots",)},
+    "multilabel-ce": {"model": "multilabel", "loss": "pal", "names": _PLAIN + ("m",),
+                      "defaults": {"lam_b": "0", "bias": "true", "m": "2"},
+                      "lower": ("pal-symmetric-dual",)},
     "sphere-ce": {"model": "sphere", "loss": "ce", "names": _PLAIN + ("tau",),
                   "defaults": {"lam_W": "0", "lam_H": "0", "lam_b": "0", "bias": "false"},
                   "lower": ("gram-symmetric-dual",)},
 }
 LOWER_KINDS = ("ce-symmetric-dual", "ce-dense-dual", "mse-dual", "gram-symmetric-dual",
-               "deep-scalar-roots")
+               "deep-scalar-roots", "pal-symmetric-dual")
 
 
 def parse_params(theorem: str, typed: dict[str, Any]) -> dict[str, Any]:
@@ -87,7 +92,8 @@ def parse_params(theorem: str, typed: dict[str, Any]) -> dict[str, Any]:
     try:
         p: dict[str, Any] = {"K": parse_int("K", raw["K"]), "d": parse_int("d", raw["d"]),
                              "bias": parse_bool("bias", raw["bias"]),
-                             "L": parse_int("L", raw.get("L", 1))}
+                             "L": parse_int("L", raw.get("L", 1)),
+                             "m": parse_int("m", raw.get("m", 1))}
         for name in ("lam_W", "lam_H", "lam_b", "alpha", "tau"):
             if name in raw:
                 p[name] = parse_fraction(name, raw[name])
@@ -95,10 +101,12 @@ def parse_params(theorem: str, typed: dict[str, Any]) -> dict[str, Any]:
         counts = tuple(parse_int("n", x) for x in items)
     except ExactParseError as exc:
         raise CheckFailure(f"params: {exc}") from None
-    p["counts"] = counts * p["K"] if len(counts) == 1 else counts
     _require(p["K"] >= 2 and p["d"] >= 1, "params: need K >= 2 and d >= 1")
-    _require(len(p["counts"]) == p["K"] and min(p["counts"]) >= 1,
-             "params: n must be one int >= 1 or K of them")
+    _require(1 <= p["m"] <= p["K"] - 1, "params: m must be in [1, K - 1]")
+    groups = p["m"] if info["model"] == "multilabel" else p["K"]  # label-set sizes or classes
+    p["counts"] = counts * groups if len(counts) == 1 else counts
+    _require(len(p["counts"]) == groups and min(p["counts"]) >= 1,
+             f"params: n must be one int >= 1 or {groups} of them")
     _require(p["lam_b"] >= 0 and (p["bias"] or p["lam_b"] == 0),
              "params: lam_b must be >= 0, and 0 without a bias")
     _require(p["L"] >= 1, "params: L must be >= 1")
@@ -300,12 +308,43 @@ def lower_deep_scalar(data: dict, p: dict) -> flint.arb:
     return total * (K - 1) if p["bias"] else total
 
 
-LOWER = {"ce-symmetric-dual": lower_ce_symmetric, "ce-dense-dual": lower_ce_dense,
+def lower_pal_symmetric(data: dict, p: dict) -> flint.arb:
+    """Multi-label PAL: p_S = pi_s on S, q_s off S (s pi_s + (K - s) q_s = 1), so Y 1 = 0
+    and |Y D^-1|_2^2 = (K/N)^2 sum_s n_s C(K-2, s-1) q_s^2 <= lam_W lam_H (exact).
+    Value: sum_s (n_s C(K, s) s / N) Ent(p_S), N = sum_s n_s C(K, s)."""
+    K, m = p["K"], p["m"]
+    q = data.get("q")
+    _require(isinstance(q, list) and len(q) == m, "lower bound: one q per label-set size")
+    q = [rational(x, "lower.q") for x in q]
+    sizes, n = range(1, m + 1), p["counts"]
+    N = sum(n_s * comb(K, s) for s, n_s in zip(sizes, n))
+    _require(all(0 <= q_s and (K - s) * q_s <= 1 for s, q_s in zip(sizes, q)),
+             "lower bound: q_s must lie in [0, 1/(K - s)]")
+    norm_sq = Fraction(K * K, N * N) * sum(n_s * comb(K - 2, s - 1) * q_s * q_s
+                                            for s, n_s, q_s in zip(sizes, n, q))
+    _require(norm_sq <= p["lam_W"] * p["lam_H"],
+             "lower bound: dual point infeasible, |Y D^-1|_2^2 > lam_W lam_H")
+    value = flint.arb(0)
+    for s, n_s, q_s in zip(sizes, n, q):
+        pi = (1 - (K - s) * q_s) / s
+        value += ball(Fraction(n_s * comb(K, s) * s, N)) * (s * entropy([pi])
+                                                            + (K - s) * entropy([q_s]))
+    return value
+
+
+LOWER = {"pal-symmetric-dual": lower_pal_symmetric, "ce-symmetric-dual": lower_ce_symmetric,
+         "ce-dense-dual": lower_ce_dense,
          "mse-dual": lower_mse, "gram-symmetric-dual": lower_gram_symmetric,
          "deep-scalar-roots": lower_deep_scalar}
 
 
 # --------------------------------------------------------------------------- upper bounds
+
+
+def logsumexp(values: list[tuple[flint.arb, int]]) -> flint.arb:
+    """log sum_j m_j exp(z_j) for (z_j, m_j) pairs, shifted by a midpoint maximum."""
+    shift = flint.arb(max(float(z.mid()) for z, _ in values))
+    return sum(((z - shift).exp() * m for z, m in values), flint.arb(0)).log() + shift
 
 
 def loss(name: str, z_label: flint.arb, others: list[tuple[flint.arb, int]],
@@ -318,9 +357,7 @@ def loss(name: str, z_label: flint.arb, others: list[tuple[flint.arb, int]],
         for z, m in others:
             total += z * z * m
         return total / 2
-    shift = flint.arb(max(float(x.mid()) for x in [z_label] + [z for z, _ in others]))
-    lse = ((z_label - shift).exp() + sum(((z - shift).exp() * m for z, m in others),
-                                         flint.arb(0))).log() + shift
+    lse = logsumexp([(z_label, 1)] + others)
     a = ball(p["smoothing"])
     total_z = z_label + sum((z * m for z, m in others), flint.arb(0))
     return lse - (1 - a) * z_label - a / p["K"] * total_z
@@ -405,7 +442,33 @@ def upper_sphere(point: dict, p: dict, loss_name: str) -> flint.arb:
     return data_term(loss_name, columns, p)
 
 
-UPPER = {("plain", "frame"): upper_frame, ("plain", "dense"): upper_dense,
+def upper_multilabel(point: dict, p: dict, loss_name: str) -> flint.arb:
+    """Columns of H are the label sets of sizes 1..m, lexicographic within a size; the set
+    S has n_|S| samples and the loss PAL(z, S) = |S| lse(z) - sum_{k in S} z_k."""
+    K, d = p["K"], p["d"]
+    sets = [S for s in range(1, p["m"] + 1) for S in combinations(range(K), s)]
+    counts = [p["counts"][len(S) - 1] for S in sets]
+    W = flint.arb_mat(matrix(point.get("W"), K, d, "point.W", binary_float))
+    H = flint.arb_mat(matrix(point.get("H"), d, len(sets), "point.H", binary_float))
+    b = bias_of(point, p)
+    bias = matrix([b], 1, K, "point.b", binary_float)[0] if b is not None else [0] * K
+    Z = W * H
+    value = flint.arb(0)
+    for j, (S, c) in enumerate(zip(sets, counts)):
+        z = [Z[i, j] + bias[i] for i in range(K)]
+        value += (len(S) * logsumexp([(x, 1) for x in z])
+                  - sum((z[k] for k in S), flint.arb(0))) * c
+    value /= sum(counts)
+    sq = lambda x: x * x  # noqa: E731 - arb's power of a ball containing 0 is nan
+    value += ball(p["lam_W"]) * sum((sq(W[i, j]) for i in range(K) for j in range(d)),
+                                    flint.arb(0)) / 2
+    value += ball(p["lam_H"]) * sum((sq(H[i, j]) * c for i in range(d)
+                                     for j, c in enumerate(counts)), flint.arb(0)) / 2
+    return value + ball(p["lam_b"]) * sum((sq(x) for x in bias), flint.arb(0)) / 2
+
+
+UPPER = {("multilabel", "dense"): upper_multilabel, ("plain", "frame"): upper_frame,
+         ("plain", "dense"): upper_dense,
          ("deep-linear", "deep-dense"): upper_dense, ("sphere", "dense"): upper_sphere}
 
 
@@ -520,6 +583,8 @@ def load(path: str) -> dict[str, Any]:
                       ("assumptions", list), ("status", str)):
         if not isinstance(data.get(key), kind):
             raise InputError(f"malformed proof file: {key!r} missing or not a {kind.__name__}")
+    if not isinstance(data.get("claimed"), (dict, type(None))):
+        raise InputError("malformed proof file: 'claimed' must be an object or null")
     if data["lower"].get("kind") not in THEOREMS[theorem]["lower"]:
         raise InputError(f"unknown certificate kind: lower bound {data['lower'].get('kind')!r} "
                          f"for {theorem}")

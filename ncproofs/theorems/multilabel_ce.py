@@ -399,7 +399,8 @@ class MultiLabelCrossEntropy(Theorem):
                                      "rank": int(np.linalg.matrix_rank(relax.M, tol=1e-6))}
         return self.conclude(spec, closed, method=method, lower=lower.value,
                              assumptions=assumptions, details=details,
-                             lower_source=EXACT_DUAL)
+                             lower_source=EXACT_DUAL,
+                             proof={"lower": lower.proof})
 
     def upper_bound(self, spec: MultiLabelSpec, point: ExplicitPoint) -> Any:
         a = point.arrays
