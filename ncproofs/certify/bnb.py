@@ -500,28 +500,41 @@ class _Search:
                             quad += Hs[i, k] * deltas[i] * deltas[k]
                         second += quad
                     best = max(best, lower_end(second))
-                convex = self.convex_bound(lo, hi, Hs)
-                if convex is not None:
-                    best = max(best, convex)
-                    # final only when it meets the target gap; otherwise keep splitting
-                    final = self.upper - best <= self.rel_gap * abs(self.upper)
+                curv = self.convex_bound(lo, hi, Hs)
+                if curv is not None:
+                    best = max(best, curv[0])
+                    # final only for a convex box meeting the target gap; else keep splitting
+                    final = curv[1] and self.upper - best <= self.rel_gap * abs(self.upper)
                     return best, score, final
         return best, score, False
 
-    def convex_bound(self, lo: np.ndarray, hi: np.ndarray, H: np.ndarray) -> float | None:
-        """If H(B) - mu I is proved positive definite, the rigorous minimum bound
-        f(x0) + sum_i min_{d_i} (g_i d_i + mu/2 d_i^2) around a Newton point x0 in B."""
+    def convex_bound(self, lo: np.ndarray, hi: np.ndarray, H: np.ndarray,
+                     ) -> tuple[float, bool] | None:
+        """Curvature bound.  If an interval Cholesky factorization proves every symmetric
+        matrix of H(B) - mu I positive definite (mu may be negative: then it bounds the
+        negative curvature), f(x) >= f(x0) + g(x0).(x - x0) + mu/2 |x - x0|^2 on B for a
+        Newton point x0 in B, and the separable quadratic's minimum over the box is a
+        lower bound (convex per coordinate when mu > 0: endpoints and the vertex; concave
+        otherwise: endpoints).  Returns (bound, mu > 0) or None."""
         Hmid = np.array([[float(v.mid()) for v in row] for row in H])
+        Hrad = np.array([[float(v.rad()) for v in row] for row in H])
         try:
             lam_min = float(np.linalg.eigvalsh(0.5 * (Hmid + Hmid.T))[0])
         except np.linalg.LinAlgError:
             return None
-        if not lam_min > 0:
+        if not (math.isfinite(lam_min) and np.all(np.isfinite(Hrad))):
             return None
-        mu = 0.5 * lam_min
-        if not interval_cholesky_pd(H, mu):
+        # Weyl: lambda_min(H) >= lambda_min(Hmid) - |Hrad|_2; a guess, then proved below
+        guess = lam_min - 1.01 * float(np.linalg.norm(Hrad)) - 1e-12 * abs(lam_min)
+        # candidates from the largest down; the interval Cholesky is more pessimistic than
+        # Weyl's bound (dependency in the elimination), so fall back to smaller shifts
+        candidates = sorted({guess, 0.5 * lam_min, 0.5 * guess, 2 * guess - lam_min},
+                            reverse=True)
+        mu = next((m for m in candidates if m != 0 and interval_cholesky_pd(H, m)), None)
+        if mu is None:
             return None
-        x0 = self.newton_point(lo, hi, 0.5 * (lo + hi))
+        c = 0.5 * (lo + hi)
+        x0 = self.newton_point(lo, hi, c) if mu > 0 else c
         j0 = self.p.jet(x0, x0, 1)
         if not _all_finite(j0.g):
             return None
@@ -533,11 +546,12 @@ class _Search:
         for i, gi in enumerate(j0.g):
             a, b = ball(lo[i] - x0[i], lo[i] - x0[i]), ball(hi[i] - x0[i], hi[i] - x0[i])
             cands = [gi * a + mu_b * a * a / 2, gi * b + mu_b * b * b / 2]
-            vertex = -gi / mu_b  # the unconstrained minimizer of g d + mu/2 d^2
-            if not (vertex < a or vertex > b):  # convex: outside [a, b] -> an endpoint
-                cands.append(-gi * gi / (2 * mu_b))
+            if mu > 0:
+                vertex = -gi / mu_b  # the unconstrained minimizer of g d + mu/2 d^2
+                if not (vertex < a or vertex > b):  # convex: outside [a, b] -> an endpoint
+                    cands.append(-gi * gi / (2 * mu_b))
             total += flint.arb(min(lower_end(cv) for cv in cands))
-        return lower_end(total)
+        return lower_end(total), mu > 0
 
 
 def box_lower_bound(problem: Problem, lo: Sequence[float], hi: Sequence[float], *,
