@@ -456,12 +456,13 @@ class _Search:
         if prune and p.outside_fundamental_domain(lo, hi):
             return math.inf, None, False
         c = 0.5 * (lo + hi)
-        fc = p.value(c)
+        widths = hi - lo
+        use_second = float(np.max(widths)) <= self.second_order_width
+        jc = p.jet(c, c, 1 if use_second else 0)  # f(c) (and g(c) for the second order)
+        fc = jc.v
         fc_up = upper_end(fc)
         if fc_up < self.upper:
             self.upper, self.best = fc_up, c.copy()
-        widths = hi - lo
-        use_second = float(np.max(widths)) <= self.second_order_width
         j = p.jet(lo, hi, 2 if use_second else 1)
         best = lower_end(j.v)
         g = None if j.g is None else j.g * self.gradient_scale
@@ -490,7 +491,6 @@ class _Search:
             score = np.array([float(abs(gi).upper()) for gi in g]) * widths
             if use_second and _all_finite(j.h):
                 Hs = j.h * self.hessian_scale
-                jc = p.jet(c, c, 1)
                 if _all_finite(jc.g):
                     second = jc.v
                     for i in range(len(deltas)):
@@ -500,7 +500,7 @@ class _Search:
                             quad += Hs[i, k] * deltas[i] * deltas[k]
                         second += quad
                     best = max(best, lower_end(second))
-                curv = self.convex_bound(lo, hi, Hs)
+                curv = self.convex_bound(lo, hi, Hs, jc)
                 if curv is not None:
                     best = max(best, curv[0])
                     # final only for a convex box meeting the target gap; else keep splitting
@@ -509,7 +509,7 @@ class _Search:
         return best, score, False
 
     def convex_bound(self, lo: np.ndarray, hi: np.ndarray, H: np.ndarray,
-                     ) -> tuple[float, bool] | None:
+                     jet_center: Jet) -> tuple[float, bool] | None:
         """Curvature bound.  If an interval Cholesky factorization proves every symmetric
         matrix of H(B) - mu I positive definite (mu may be negative: then it bounds the
         negative curvature), f(x) >= f(x0) + g(x0).(x - x0) + mu/2 |x - x0|^2 on B for a
@@ -535,7 +535,7 @@ class _Search:
             return None
         c = 0.5 * (lo + hi)
         x0 = self.newton_point(lo, hi, c) if mu > 0 else c
-        j0 = self.p.jet(x0, x0, 1)
+        j0 = self.p.jet(x0, x0, 1) if mu > 0 else jet_center
         if not _all_finite(j0.g):
             return None
         u = upper_end(j0.v)
