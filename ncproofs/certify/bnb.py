@@ -67,17 +67,19 @@ def is_finite(x: flint.arb) -> bool:
 
 
 class Jet:
-    """Second-order forward-mode jet over arb: value v, gradient g (object array of arb,
-    shape (n,)) and Hessian h (shape (n, n)); ``g``/``h`` are None at lower order.
+    """Second-order forward-mode jet over arb: value v, gradient (n x 1) and Hessian
+    (n x n) as python-flint ``arb_mat`` (C-level arithmetic), None at lower order; ``g``
+    and ``h`` give them as numpy object arrays of arb.
 
     Evaluated on balls that enclose a box, every component encloses the corresponding
     derivative of the function over the whole box (chain rule in interval arithmetic)."""
 
-    __slots__ = ("v", "g", "h")
+    __slots__ = ("v", "dg", "dh")
 
-    def __init__(self, v: flint.arb, g: np.ndarray | None = None,
-                 h: np.ndarray | None = None) -> None:
-        self.v, self.g, self.h = v, g, h
+    def __init__(self, v: flint.arb, g: Any = None, h: Any = None) -> None:
+        self.v = v
+        self.dg = _as_mat(g, column=True)
+        self.dh = _as_mat(h, column=False)
 
     # constructors
     @staticmethod
@@ -87,36 +89,44 @@ class Jet:
         for i, b in enumerate(balls):
             g = h = None
             if order >= 1:
-                g = np.array([flint.arb(1 if j == i else 0) for j in range(n)], dtype=object)
+                g = flint.arb_mat(n, 1)
+                g[i, 0] = 1
             if order >= 2:
-                h = np.full((n, n), flint.arb(0), dtype=object)
+                h = flint.arb_mat(n, n)
             out.append(Jet(b, g, h))
         return out
 
-    def const(self, c: Any) -> Jet:
-        """A constant with this jet's order and dimension."""
-        c = c if isinstance(c, flint.arb) else flint.arb(c)
-        g = None if self.g is None else np.full(self.g.shape, flint.arb(0), dtype=object)
-        h = None if self.h is None else np.full(self.h.shape, flint.arb(0), dtype=object)
-        return Jet(c, g, h)
+    @property
+    def g(self) -> np.ndarray | None:
+        if self.dg is None:
+            return None
+        return np.array([self.dg[i, 0] for i in range(self.dg.nrows())], dtype=object)
+
+    @property
+    def h(self) -> np.ndarray | None:
+        if self.dh is None:
+            return None
+        n = self.dh.nrows()
+        return np.array([[self.dh[i, k] for k in range(n)] for i in range(n)], dtype=object)
 
     @property
     def order(self) -> int:
-        return 0 if self.g is None else (1 if self.h is None else 2)
+        return 0 if self.dg is None else (1 if self.dh is None else 2)
 
     # arithmetic
     def __add__(self, other: Any) -> Jet:
         if isinstance(other, Jet):
             return Jet(self.v + other.v,
-                       None if self.g is None else self.g + other.g,
-                       None if self.h is None else self.h + other.h)
-        return Jet(self.v + other, self.g, self.h)
+                       None if self.dg is None else self.dg + other.dg,
+                       None if self.dh is None else self.dh + other.dh)
+        return Jet(self.v + other, self.dg, self.dh)
 
     __radd__ = __add__
 
     def __neg__(self) -> Jet:
-        return Jet(-self.v, None if self.g is None else -self.g,
-                   None if self.h is None else -self.h)
+        m1 = flint.arb(-1)
+        return Jet(-self.v, None if self.dg is None else self.dg * m1,
+                   None if self.dh is None else self.dh * m1)
 
     def __sub__(self, other: Any) -> Jet:
         return self + (-other)
@@ -127,15 +137,15 @@ class Jet:
     def __mul__(self, other: Any) -> Jet:
         if isinstance(other, Jet):
             g = h = None
-            if self.g is not None:
-                g = self.g * other.v + other.g * self.v
-            if self.h is not None:
-                cross = np.multiply.outer(self.g, other.g)
-                h = self.h * other.v + other.h * self.v + cross + cross.T
+            if self.dg is not None:
+                g = self.dg * other.v + other.dg * self.v
+            if self.dh is not None:
+                cross = self.dg * other.dg.transpose()
+                h = self.dh * other.v + other.dh * self.v + cross + cross.transpose()
             return Jet(self.v * other.v, g, h)
         other = other if isinstance(other, flint.arb) else flint.arb(other)
-        return Jet(self.v * other, None if self.g is None else self.g * other,
-                   None if self.h is None else self.h * other)
+        return Jet(self.v * other, None if self.dg is None else self.dg * other,
+                   None if self.dh is None else self.dh * other)
 
     __rmul__ = __mul__
 
@@ -152,10 +162,10 @@ class Jet:
         """Compose with a scalar function u given enclosures f0, f1, f2 of u, u', u'' over
         this jet's value ball (chain rule: g' = u' g, h' = u' h + u'' g g^T)."""
         g = h = None
-        if self.g is not None:
-            g = self.g * f1
-        if self.h is not None:
-            h = self.h * f1 + np.multiply.outer(self.g, self.g) * f2
+        if self.dg is not None:
+            g = self.dg * f1
+        if self.dh is not None:
+            h = self.dh * f1 + (self.dg * self.dg.transpose()) * f2
         return Jet(f0, g, h)
 
     def reciprocal(self) -> Jet:
@@ -209,6 +219,16 @@ class Jet:
                           _monotone(lambda u: q * (q - 1) * u ** (q - 2), v))
 
 
+def _as_mat(x: Any, column: bool) -> flint.arb_mat | None:
+    """arb_mat from None, an arb_mat, or a numpy object array of arb."""
+    if x is None or isinstance(x, flint.arb_mat):
+        return x
+    arr = np.asarray(x, dtype=object)
+    if column:
+        return flint.arb_mat([[v] for v in arr.ravel()])
+    return flint.arb_mat([list(row) for row in arr])
+
+
 def log1p_sum_exp(ds: Sequence[Jet]) -> Jet:
     """log(1 + sum_j exp(d_j)) (the CE of one sample, d_j = logit differences).
 
@@ -227,7 +247,7 @@ def log1p_sum_exp(ds: Sequence[Jet]) -> Jet:
     highs = [d.v.upper() for d in ds]
     value = lse(lows).union(lse(highs))
     first = ds[0]
-    if first.g is None:
+    if first.dg is None:
         return Jet(value)
 
     def softmax_j(j: int, point: list[flint.arb]) -> flint.arb:
@@ -238,16 +258,20 @@ def log1p_sum_exp(ds: Sequence[Jet]) -> Jet:
         up = [highs[i] if i == j else lows[i] for i in range(len(ds))]
         down = [lows[i] if i == j else highs[i] for i in range(len(ds))]
         probs.append(softmax_j(j, down).union(softmax_j(j, up)))
-    g = sum((d.g * pj for d, pj in zip(ds, probs)), first.g * 0)
+    g = first.dg * probs[0]
+    for d, pj in zip(ds[1:], probs[1:]):
+        g = g + d.dg * pj
     h = None
-    if first.h is not None:
-        h = sum((d.h * pj for d, pj in zip(ds, probs)), first.h * 0)
+    if first.dh is not None:
+        h = first.dh * probs[0]
+        for d, pj in zip(ds[1:], probs[1:]):
+            h = h + d.dh * pj
         for i, di in enumerate(ds):
             for j, dj in enumerate(ds):
                 coef = (probs[i] - probs[i] * probs[i]) if i == j else -(probs[i] * probs[j])
                 if i == j:  # p - p^2 in [0, 1/4]
                     coef = coef.intersection(ball(0.0, 0.25))
-                h = h + np.multiply.outer(di.g, dj.g) * coef
+                h = h + (di.dg * dj.dg.transpose()) * coef
     return Jet(value, g, h)
 
 
@@ -456,12 +480,13 @@ class _Search:
         if prune and p.outside_fundamental_domain(lo, hi):
             return math.inf, None, False
         c = 0.5 * (lo + hi)
-        fc = p.value(c)
+        widths = hi - lo
+        use_second = float(np.max(widths)) <= self.second_order_width
+        jc = p.jet(c, c, 1 if use_second else 0)  # f(c) (and g(c) for the second order)
+        fc = jc.v
         fc_up = upper_end(fc)
         if fc_up < self.upper:
             self.upper, self.best = fc_up, c.copy()
-        widths = hi - lo
-        use_second = float(np.max(widths)) <= self.second_order_width
         j = p.jet(lo, hi, 2 if use_second else 1)
         best = lower_end(j.v)
         g = None if j.g is None else j.g * self.gradient_scale
@@ -490,7 +515,6 @@ class _Search:
             score = np.array([float(abs(gi).upper()) for gi in g]) * widths
             if use_second and _all_finite(j.h):
                 Hs = j.h * self.hessian_scale
-                jc = p.jet(c, c, 1)
                 if _all_finite(jc.g):
                     second = jc.v
                     for i in range(len(deltas)):
@@ -500,29 +524,42 @@ class _Search:
                             quad += Hs[i, k] * deltas[i] * deltas[k]
                         second += quad
                     best = max(best, lower_end(second))
-                convex = self.convex_bound(lo, hi, Hs)
-                if convex is not None:
-                    best = max(best, convex)
-                    # final only when it meets the target gap; otherwise keep splitting
-                    final = self.upper - best <= self.rel_gap * abs(self.upper)
+                curv = self.convex_bound(lo, hi, Hs, jc)
+                if curv is not None:
+                    best = max(best, curv[0])
+                    # final only for a convex box meeting the target gap; else keep splitting
+                    final = curv[1] and self.upper - best <= self.rel_gap * abs(self.upper)
                     return best, score, final
         return best, score, False
 
-    def convex_bound(self, lo: np.ndarray, hi: np.ndarray, H: np.ndarray) -> float | None:
-        """If H(B) - mu I is proved positive definite, the rigorous minimum bound
-        f(x0) + sum_i min_{d_i} (g_i d_i + mu/2 d_i^2) around a Newton point x0 in B."""
+    def convex_bound(self, lo: np.ndarray, hi: np.ndarray, H: np.ndarray,
+                     jet_center: Jet) -> tuple[float, bool] | None:
+        """Curvature bound.  If an interval Cholesky factorization proves every symmetric
+        matrix of H(B) - mu I positive definite (mu may be negative: then it bounds the
+        negative curvature), f(x) >= f(x0) + g(x0).(x - x0) + mu/2 |x - x0|^2 on B for a
+        Newton point x0 in B, and the separable quadratic's minimum over the box is a
+        lower bound (convex per coordinate when mu > 0: endpoints and the vertex; concave
+        otherwise: endpoints).  Returns (bound, mu > 0) or None."""
         Hmid = np.array([[float(v.mid()) for v in row] for row in H])
+        Hrad = np.array([[float(v.rad()) for v in row] for row in H])
         try:
             lam_min = float(np.linalg.eigvalsh(0.5 * (Hmid + Hmid.T))[0])
         except np.linalg.LinAlgError:
             return None
-        if not lam_min > 0:
+        if not (math.isfinite(lam_min) and np.all(np.isfinite(Hrad))):
             return None
-        mu = 0.5 * lam_min
-        if not interval_cholesky_pd(H, mu):
+        # Weyl: lambda_min(H) >= lambda_min(Hmid) - |Hrad|_2; a guess, then proved below
+        guess = lam_min - 1.01 * float(np.linalg.norm(Hrad)) - 1e-12 * abs(lam_min)
+        # candidates from the largest down; the interval Cholesky is more pessimistic than
+        # Weyl's bound (dependency in the elimination), so fall back to smaller shifts
+        candidates = sorted({guess, 0.5 * lam_min, 0.5 * guess, 2 * guess - lam_min},
+                            reverse=True)
+        mu = next((m for m in candidates if m != 0 and interval_cholesky_pd(H, m)), None)
+        if mu is None:
             return None
-        x0 = self.newton_point(lo, hi, 0.5 * (lo + hi))
-        j0 = self.p.jet(x0, x0, 1)
+        c = 0.5 * (lo + hi)
+        x0 = self.newton_point(lo, hi, c) if mu > 0 else c
+        j0 = self.p.jet(x0, x0, 1) if mu > 0 else jet_center
         if not _all_finite(j0.g):
             return None
         u = upper_end(j0.v)
@@ -533,11 +570,12 @@ class _Search:
         for i, gi in enumerate(j0.g):
             a, b = ball(lo[i] - x0[i], lo[i] - x0[i]), ball(hi[i] - x0[i], hi[i] - x0[i])
             cands = [gi * a + mu_b * a * a / 2, gi * b + mu_b * b * b / 2]
-            vertex = -gi / mu_b  # the unconstrained minimizer of g d + mu/2 d^2
-            if not (vertex < a or vertex > b):  # convex: outside [a, b] -> an endpoint
-                cands.append(-gi * gi / (2 * mu_b))
+            if mu > 0:
+                vertex = -gi / mu_b  # the unconstrained minimizer of g d + mu/2 d^2
+                if not (vertex < a or vertex > b):  # convex: outside [a, b] -> an endpoint
+                    cands.append(-gi * gi / (2 * mu_b))
             total += flint.arb(min(lower_end(cv) for cv in cands))
-        return lower_end(total)
+        return lower_end(total), mu > 0
 
 
 def box_lower_bound(problem: Problem, lo: Sequence[float], hi: Sequence[float], *,

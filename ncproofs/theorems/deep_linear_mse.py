@@ -53,8 +53,8 @@ import sympy as sp
 
 from ..certify.certificate import NOT_APPLICABLE, Certificate, decide
 from ..certify.deep import DEPTH_IDENTITY, balanced_factorization, interval_objective_deep
-from ..certify.provenance import CENTRED_BIAS, EXACT_ROOTS, VON_NEUMANN, jensen_fixed_weights
 from ..certify.intervals import sympy_to_arb
+from ..certify.provenance import CENTRED_BIAS, EXACT_ROOTS, VON_NEUMANN, jensen_fixed_weights
 from ..certify.structure import ClaimedLogits, StructureBound, plain_model_bound
 from ..derive.deep_scalar import DeepScalar, max_ratio, tie_ratio
 from ..derive.reduction import DerivationStep

@@ -55,7 +55,8 @@ beat; no rigorous lower bound for the ReLU model is known to us).
 
 from __future__ import annotations
 
-from pathlib import Path
+import dataclasses
+from fractions import Fraction
 from typing import Any, ClassVar
 
 import flint
@@ -99,6 +100,102 @@ CONTINUATION_CAP = 0.95
 #: seed of the search that ``certify`` runs (any seed works on the default cases; fixed
 #: so that the reported numbers are reproducible)
 SEARCH_SEED = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class DeepReLUModel:
+    """The deep ReLU UFM (bias-free MSE, ReLU after W_1..W_{L-1}) as the search and the
+    verdict see it: one object for dufm-lowrank and for eufm-relu with relu=true (L = 2,
+    lams = (lam_W1, lam_W2)), so the two theorems run the same search on the same model
+    and can never contradict each other."""
+
+    K: int
+    n: tuple[int, ...]
+    d: int
+    L: int
+    lams: tuple[Fraction, ...]
+    lam_H: Fraction
+
+    @property
+    def N(self) -> int:
+        return sum(self.n)
+
+    @classmethod
+    def of(cls, spec: DUFMSpec) -> DeepReLUModel:
+        return cls(spec.K, tuple(spec.n), spec.d, spec.L, tuple(spec.lams), spec.lam_H)
+
+    def file_stem(self) -> str:
+        lams = "_".join(f"{float(v):g}" for v in self.lams)
+        return (f"deep-relu_K{self.K}_n{self.n[0]}_d{self.d}_L{self.L}_lams{lams}"
+                f"_lamH{float(self.lam_H):g}")
+
+
+#: searches by (model, seed, options): shared by every theorem on the deep ReLU UFM
+_SEARCH_CACHE: dict[Any, dict[str, Any]] = {}
+
+
+def cached_search(model: DeepReLUModel, seed: int = 0, **kw: Any) -> dict[str, Any]:
+    key = (model, seed, tuple(sorted(kw.items())))
+    if key not in _SEARCH_CACHE:
+        _SEARCH_CACHE[key] = search_lowrank(model, seed=seed, **kw)  # type: ignore[arg-type]
+    return _SEARCH_CACHE[key]
+
+
+def decide_deep_relu(model: DeepReLUModel, claimed: flint.arb, claim_value: float,
+                     cand_upper: flint.arb, *, method: str, seed: int = 0,
+                     details: dict[str, Any] | None = None,
+                     **search_kw: Any) -> Certificate:
+    """The one verdict on a deep-collapse claim for the deep ReLU UFM: W = H = 0 certified
+    by the Frobenius/AM-GM bound where it wins (lemmas only, any point, any d); otherwise
+    the staged search, ``refuted`` with a saved point when it finds a lower one, else
+    ``inconclusive`` (no rigorous lower bound for the ReLU model)."""
+    details = dict(details or {})
+    dnc = dnc_scalar(model)  # type: ignore[arg-type]
+    cand = dnc.certified_minimum().value * model.K
+    fro = frobenius_scalar(model).certified_minimum()  # type: ignore[arg-type]
+    details.update(candidate_enclosure=str(cand), frobenius_lower_bound=str(fro.value))
+    if fro.zero_wins and fro.decided:
+        return decide(method="Frobenius/AM-GM lower bound (any point, any d); interval "
+                      "objective of W = H = 0", lower=fro.value, upper=cand_upper,
+                      claimed=claimed, assumptions=FROBENIUS_ASSUMPTIONS, details=details,
+                      lower_source=EXACT_ROOTS + " (Frobenius bound)")
+    # stop the search at the first stage that is clearly below the DNC enclosure
+    search_kw.setdefault("stop_below", float(cand.lower()) * (1 - 1e-7))
+    found = cached_search(model, seed=seed, **search_kw)
+    point = ExplicitPoint(arrays=found["point"],
+                          labels=tuple(np.repeat(np.arange(model.K), model.n[0])),
+                          counts=(1,) * model.N)
+    found_val = rigorous_value(point, get_loss("mse"), model.lams, model.lam_H, "relu")
+    details["search"] = {"seed": seed, "starts": len(found["values"]),
+                         "stages": found["stages"],
+                         "best_value": found["value"], "best_origin": found["best_origin"],
+                         "rigorous_value_upper": upper_end(found_val),
+                         "start_values": found["values"], "origins": found["origins"]}
+    cert = decide(method=method, lower=None, upper=found_val, claimed=claimed,
+                  assumptions=[], details=details, upper_source=SEARCH_POINT)
+    if cert.status == REFUTED:
+        layers = feature_structure(found["objective"], found["point"])
+        ranks = [e["rank"] for e in layers]
+        gain = 100 * (claim_value - upper_end(found_val)) / abs(claim_value)
+        out = output_dir()
+        out.mkdir(parents=True, exist_ok=True)
+        path = out / f"{model.file_stem()}.npz"
+        np.savez(path, **found["point"], labels=np.repeat(np.arange(model.K), model.n[0]),
+                 value_upper=upper_end(found_val), candidate=claim_value,
+                 ranks=np.array(ranks))
+        cert.details.update(improvement_percent=gain, saved_point=str(path),
+                            feature_ranks=ranks, layers=layers)
+        cert.reason = (f"a point found by the search ({found['best_origin']} start; "
+                       f"class-mean ranks per layer {ranks}) has rigorous value <= "
+                       f"{upper_end(found_val):.12g}, {gain:.3g}% below DNC "
+                       f"{claim_value:.12g}; saved to {path}")
+        return cert
+    cert = decide(method=method, lower=None, upper=cand_upper, claimed=claimed,
+                  details=details)
+    cert.reason = (f"DNC ({float(cand.mid()):.12g}) not beaten by {len(found['values'])} "
+                   f"starts (best {found['value']:.12g}); no rigorous lower bound for the "
+                   f"ReLU model here (Frobenius bound {float(fro.value.mid()):.6g})")
+    return cert
 
 
 def active_init(K: int, L: int, d: int, N: int, starts: int, seed: int) -> dict[str, torch.Tensor]:
@@ -238,9 +335,6 @@ class LowRankDeepUFM(Theorem):
          "expect": "certified"},
     )
 
-    def __init__(self) -> None:
-        self._cache: dict[Any, dict[str, Any]] = {}
-
     # ------------------------------------------------------------------ derivation
 
     def derive_general(self) -> list[DerivationStep]:
@@ -297,10 +391,7 @@ class LowRankDeepUFM(Theorem):
     # ------------------------------------------------------------------ certificate
 
     def search(self, spec: DUFMSpec, seed: int = SEARCH_SEED, **kw: Any) -> dict[str, Any]:
-        key = (spec, seed, tuple(sorted(kw.items())))
-        if key not in self._cache:
-            self._cache[key] = search_lowrank(spec, seed=seed, **kw)
-        return self._cache[key]
+        return cached_search(DeepReLUModel.of(spec), seed=seed, **kw)
 
     def upper_bound(self, spec: DUFMSpec, point: ExplicitPoint) -> flint.arb:
         return rigorous_value(point, get_loss("mse"), spec.lams, spec.lam_H, "relu")
@@ -314,61 +405,9 @@ class LowRankDeepUFM(Theorem):
             return Certificate(method=method, status=NOT_APPLICABLE, rigorous=False,
                                reason=closed.reason)
         claimed = _claim(closed.objective)
-        cand = dnc_scalar(spec).certified_minimum().value * spec.K
-        fro = frobenius_scalar(spec).certified_minimum()
-        cand_upper = self.upper_bound(spec, closed.point)
-        details: dict[str, Any] = {"candidate_enclosure": str(cand),
-                                   "frobenius_lower_bound": str(fro.value)}
-        if fro.zero_wins and fro.decided:
-            cert = decide(method="Frobenius/AM-GM lower bound (any point, any d); interval "
-                          "objective of W = H = 0", lower=fro.value, upper=cand_upper,
-                          claimed=claimed, assumptions=FROBENIUS_ASSUMPTIONS, details=details,
-                          lower_source=EXACT_ROOTS + " (Frobenius bound)")
-            return cert
-        # stop the search at the first stage that is clearly below the DNC enclosure
-        search_kw.setdefault("stop_below", float(cand.lower()) * (1 - 1e-7))
-        found = self.search(spec, seed=seed, **search_kw)
-        point = ExplicitPoint(arrays=found["point"],
-                              labels=tuple(np.repeat(np.arange(spec.K), spec.n[0])),
-                              counts=(1,) * spec.N)
-        found_val = self.upper_bound(spec, point)
-        details["search"] = {"seed": seed, "starts": len(found["values"]),
-                             "stages": found["stages"],
-                             "best_value": found["value"], "best_origin": found["best_origin"],
-                             "rigorous_value_upper": upper_end(found_val),
-                             "start_values": found["values"], "origins": found["origins"]}
-        cert = decide(method=method, lower=None, upper=found_val, claimed=claimed,
-                      assumptions=[], details=details, upper_source=SEARCH_POINT)
-        if cert.status == REFUTED:
-            layers = feature_structure(found["objective"], found["point"])
-            ranks = [e["rank"] for e in layers]
-            c_mid = float(sp.N(closed.objective))
-            gain = 100 * (c_mid - upper_end(found_val)) / abs(c_mid)
-            path = self._save(spec, found["point"], ranks, found_val, c_mid)
-            cert.details.update(improvement_percent=gain, saved_point=str(path),
-                                feature_ranks=ranks, layers=layers)
-            cert.reason = (f"a point found by the search ({found['best_origin']} start; "
-                           f"class-mean ranks per layer {ranks}) has rigorous value <= "
-                           f"{upper_end(found_val):.12g}, {gain:.3g}% below DNC "
-                           f"{c_mid:.12g}; saved to {path}")
-            return cert
-        cert = decide(method=method, lower=None, upper=cand_upper, claimed=claimed,
-                      details=details)
-        cert.reason = (f"DNC ({float(cand.mid()):.12g}) not beaten by {len(found['values'])} "
-                       f"starts (best {found['value']:.12g}); no rigorous lower bound for the "
-                       f"ReLU model here (Frobenius bound {float(fro.value.mid()):.6g})")
-        return cert
-
-    def _save(self, spec: DUFMSpec, point: dict[str, np.ndarray], ranks: list[int],
-              value: flint.arb, candidate: float) -> Path:
-        out = output_dir()
-        out.mkdir(parents=True, exist_ok=True)
-        path = out / (f"dufm-lowrank_K{spec.K}_n{spec.n[0]}_d{spec.d}_L{spec.L}"
-                      f"_lamW{float(spec.lam_W):g}_lamH{float(spec.lam_H):g}.npz")
-        np.savez(path, **point, labels=np.repeat(np.arange(spec.K), spec.n[0]),
-                 value_upper=upper_end(value), candidate=candidate,
-                 ranks=np.array(ranks))
-        return path
+        return decide_deep_relu(DeepReLUModel.of(spec), claimed, float(sp.N(closed.objective)),
+                                self.upper_bound(spec, closed.point), method=method,
+                                seed=seed, **search_kw)
 
     # ------------------------------------------------------------------ numeric
 
@@ -387,4 +426,4 @@ class LowRankDeepUFM(Theorem):
         return NumericResult(summary=summary, point=best)
 
 
-__all__ = ["LowRankDeepUFM", "search_lowrank"]
+__all__ = ["DeepReLUModel", "LowRankDeepUFM", "decide_deep_relu", "search_lowrank"]

@@ -49,13 +49,12 @@ from typing import Any, ClassVar
 
 import sympy as sp
 
-from ..certify.certificate import NOT_APPLICABLE, REFUTED, Certificate, decide
+from ..certify.certificate import INCONCLUSIVE, NOT_APPLICABLE, Certificate, decide
 from ..certify.intervals import sympy_to_arb
 from ..certify.power_scalar import PowerScalar
 from ..certify.provenance import (
     DEPTH_FACTORIZATION,
     EXACT_ROOTS,
-    SEARCH_POINT,
     SUKENIK_BINARY,
     VON_NEUMANN,
     jensen,
@@ -241,23 +240,20 @@ class ExtendedUFM(Theorem):
                           "reduction (assumption)", lower=lower, upper=upper,
                           claimed=claimed, assumptions=[SUKENIK_BINARY, *assumptions],
                           details=details, lower_source=EXACT_ROOTS + " (under the reduction)")
-        # no lower bound below: nothing is assumed
-        search = self.search_lower(spec, closed)
-        details["search"] = search.summary
-        if search.value is not None:
-            cert = decide(method=method + "; multi-start search for a lower ReLU point",
-                          lower=None, upper=search.value, claimed=claimed,
-                          assumptions=[], details=details, upper_source=SEARCH_POINT)
-            if cert.status == REFUTED:
-                cert.details["lower_point"] = search.structure(float(sp.N(closed.objective)))
-                cert.details["lower_point"]["params"] = {
-                    k: v.tolist() for k, v in search.params.items()}
-                return cert
-        cert = decide(method=method + "; no rigorous ReLU lower bound", lower=None,
-                      upper=upper, claimed=claimed, assumptions=[], details=details)
-        cert.reason = ("ReLU model, K >= 3: rigorous upper bound only (the ReLU optimum is <= "
-                       "the linear one); the reverse inequality is the paper's claim and no "
-                       f"lower point was found in {SEARCH_STARTS} seeded starts")
+        # K >= 3: the same model as dufm-lowrank at L = 2 (lams = (lam_W1, lam_W)): one
+        # shared verdict (Frobenius zero regime, staged search), so the two theorems agree
+        from .dufm_lowrank import DeepReLUModel, decide_deep_relu
+
+        model = DeepReLUModel(spec.K, tuple(spec.n), spec.d, 2, (spec.lam_W1, spec.lam_W),
+                              spec.lam_H)
+        cert = decide_deep_relu(model, claimed, float(sp.N(closed.objective)), upper,
+                                method=method + "; the deep ReLU UFM verdict shared with "
+                                "dufm-lowrank (L = 2): Frobenius bound, staged search",
+                                details=details)
+        if cert.status == INCONCLUSIVE:
+            cert.reason = ("ReLU model, K >= 3: rigorous upper bound only (the ReLU optimum "
+                           "is <= the linear one); the reverse inequality is the paper's "
+                           "claim; " + cert.reason)
         return cert
 
     def search_lower(self, spec: EUFMSpec, closed: ClosedForm) -> DeepPoint:
