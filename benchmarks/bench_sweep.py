@@ -3,7 +3,7 @@
     python benchmarks/bench_sweep.py                 # 200 cells (ufm-ce + ufm-mse)
     python benchmarks/bench_sweep.py --cells-per-theorem 20 --solve   # smaller, with solve
 
-Cells: ufm-ce and ufm-mse on K in {2..6} x lam_W = lam_H in geom(1e-3, 1, COUNT/5), n = 2,
+Cells: ufm-ce and ufm-mse on K in {2..6} x lam_W = lam_H in geom(1e-3, 1, COUNT/5), n = 1,
 d = 6, no Hessian report (``--no-landscape``); certificate only unless ``--solve``.
 
 Measured (every phase after the same warm-up: imports plus one cell of each theorem in
@@ -30,7 +30,7 @@ from ncproofs.sweeps import expand_grid, normalize_grid, run_sweep, warm_worker
 from ncproofs.verify import verify
 
 THEOREMS = ("ufm-ce", "ufm-mse")
-FIXED = {"n": 2, "d": 6}
+FIXED = {"n": 1, "d": 6}
 
 
 def grid(count: int) -> dict[str, str]:

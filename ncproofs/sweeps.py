@@ -32,6 +32,7 @@ import re
 import sys
 import tempfile
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -517,15 +518,15 @@ class ParquetSink:
         import pyarrow.parquet as pq
 
         start = time.perf_counter()
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent or Path("."),
-                                   prefix=f".{self.path.name}.", suffix=".tmp")
-        os.close(fd)
+        # a fresh name in the same folder (os.replace is atomic there); created by open()
+        # with the user's umask, unlike mkstemp's 0600
+        tmp = self.path.with_name(f".{self.path.name}.{uuid.uuid4().hex}.tmp")
         try:
             pq.write_table(table, tmp, compression="zstd")
             os.replace(tmp, self.path)
         finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+            if tmp.exists():
+                tmp.unlink()
         self.last_write_seconds = time.perf_counter() - start
 
 
@@ -588,8 +589,6 @@ def _open_client(workers: int | None, scheduler: str | None, connect_timeout: fl
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise SpecError(f"cannot reach the Dask scheduler at {scheduler} within "
                             f"{connect_timeout:g} s ({reason[:200]})") from None
-    if workers is not None and workers < 1:
-        raise SpecError(f"--workers must be >= 1, got {workers}")
     cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
                            processes=True, dashboard_address=None,
                            silence_logs=logging.ERROR)
@@ -631,6 +630,10 @@ def run_sweep(
 
     if starts < 1:
         raise SpecError(f"--starts must be >= 1, got {starts}")
+    if workers is not None and scheduler:
+        raise SpecError("give either workers (a local cluster) or scheduler, not both")
+    if workers is not None and workers < 1:
+        raise SpecError(f"--workers must be >= 1, got {workers}")
     theorem = get_theorem(theorem_id)
     axes = normalize_grid(grid)
     cells = build_cells(theorem, axes, dict(params or {}))
@@ -672,6 +675,9 @@ def run_sweep(
             summary.update(computed=sum(counts.values()), status_counts=dict(counts),
                            seconds=time.perf_counter() - start)
             raise SweepInterrupted(summary) from None
+        except BaseException:
+            sink.flush()  # keep every finished row, whatever stopped the sweep
+            raise
         finally:
             _close_client(client, own_cluster=not scheduler)
     if todo:

@@ -68,6 +68,9 @@ def test_sweep_matches_serial_verify_and_formula(cluster, tmp_path):
     assert len(frame) == 8
     assert set(frame["worker"]) <= set(cluster.scheduler_info["workers"])
     on_disk = pd.read_parquet(out)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~umask  # a normal file, not mkstemp's 0600
     assert sorted(on_disk["cell_key"]) == sorted(frame["cell_key"])
     for K in (2, 3):
         for lam in lams:
@@ -135,13 +138,13 @@ def test_plot_writes_image_with_boundary(cluster, tmp_path):
     from ncproofs.plot import phase_diagram, plot_file
 
     out = tmp_path / "ce.parquet"
-    frame = run_sweep("ufm-ce", {"K": [2, 3], "lam_W=lam_H": ["0.01", "0.4", "1"]},
-                      {"n": 1, "d": 3}, out=out, scheduler=cluster.scheduler_address,
-                      **FAST).frame
-    # Zhu et al.: W = H = 0 and f* = log K when K t = K lam >= 1 (n = 1)
+    frame = run_sweep("ufm-mse", {"K": [2, 3], "lam_W=lam_H": ["0.01", "0.4", "1"]},
+                      {"n": 1, "d": 3, "bias": "false"}, out=out,
+                      scheduler=cluster.scheduler_address, **FAST).frame
+    # Zhou et al.: W = H = 0 and f* = 1/2 (bias-free) when kappa = K t = K lam >= 1 (n = 1)
     zero = frame[frame.param_K * frame.param_lam_W >= 1]
-    assert len(zero) == 3
-    assert zero.closed_form.tolist() == pytest.approx([math.log(K) for K in zero.param_K])
+    assert len(zero) == 3 and (zero.closed_form == 0.5).all()
+    assert (frame[frame.param_K * frame.param_lam_W < 1].closed_form < 0.5).all()
     figure = tmp_path / "ce.png"
     assert cli.main(["plot", str(out), "--x", "lam_W", "--y", "K", "--value", "gap",
                      "--out", str(figure)]) == 0
@@ -180,6 +183,7 @@ BAD = [
     (["-g", "lam_W=geom(0,1,3)", "-p", "K=3"], "geom(LO,HI,COUNT) needs LO > 0"),
     (["-g", "K=3,4", "-p", "K=3", "-p", "lam_W=0.01"], "both a grid axis"),
     (["-p", "K=3", "-p", "lam_W=0.01"], "the grid is empty"),
+    (["-g", "K=3,4", "-p", "lam_W=0.01", "--workers", "0"], "--workers must be >= 1"),
 ]
 
 
