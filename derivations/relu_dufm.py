@@ -9,9 +9,11 @@ certify: the DNC candidate (exact root isolation) against the theorem's staged s
 (active starts, weight-decay continuation x4 / x2 / x0.8 / x0.25, Gaussian starts; it stops
 at the first stage below DNC), the best point re-evaluated in interval arithmetic.  Prints
 a table (status, DNC, best found, gain %, class-mean ranks per layer, the stage that found
-it) and writes out/relu_dufm_phase.png (% below DNC, interval-checked; 0 = not refuted).
+it) and writes out/relu_dufm_phase.json (the rows) and out/relu_dufm_phase.png / .pdf (%
+below DNC, interval-checked, where refuted; the status otherwise).  ``--replot JSON``
+redraws the figure from saved rows without solving.
 
-``--ratio R`` instead sets lam = R lam_thr(K, L) per cell (PNG out/relu_dufm_phase_rR.png).
+``--ratio R`` instead sets lam = R lam_thr(K, L) per cell (out/relu_dufm_phase_rR.*).
 
 Budget: at most 8 + 4 x (8 + 8) + 4 = 76 solved starts per cell (continuation rungs at or
 above 0.95 of the threshold are skipped), fewer where a stage already refutes.  Measured on
@@ -23,12 +25,11 @@ slowest cell, K = 6, L = 3, 72 s), --ratio 0.5 148 s, --ratio 0.99 102 s.
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from concurrent.futures import ProcessPoolExecutor
 from fractions import Fraction
 from pathlib import Path
-
-import numpy as np
 
 KS = (2, 3, 4, 6, 10)
 LS = (2, 3, 4, 5)
@@ -82,7 +83,13 @@ def main() -> None:
     ap.add_argument("--ratio", type=float, default=None,
                     help="instead of --lam: lam = ratio x the DNC threshold of each cell")
     ap.add_argument("--jobs", type=int, default=2, help="worker processes (1 thread each)")
+    ap.add_argument("--replot", metavar="JSON", default=None,
+                    help="redraw the figure from a saved out/relu_dufm_phase*.json (no solving)")
     args = ap.parse_args()
+    if args.replot:
+        saved = json.loads(Path(args.replot).read_text())
+        print("wrote", *draw_phase(saved["rows"], saved["lam"], Path(args.replot).with_suffix("")))
+        return
     Ks, Ls = ((3, 4), (4, 5)) if args.quick else (KS, LS)
     t0 = time.time()
     lam = args.lam if args.ratio is None else f"ratio={args.ratio}"
@@ -100,35 +107,71 @@ def main() -> None:
         print(f"| {r['K']} | {r['L']} | {r['ratio']:.3f} | {papers_regime(r['K'], r['L'])} | "
               f"{r['status']} | {r['dnc']:.8f} | {r['best']:.8f} | {gain} | {ranks} | "
               f"{r['origin']} | {r['starts']} | {r['seconds']:.0f} |", flush=True)
-    grid = np.zeros((len(Ks), len(Ls)))
-    for r in rows:
-        if r["status"] == "refuted":
-            grid[Ks.index(r["K"]), Ls.index(r["L"])] = r["gain"]
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5.5, 4.2))
-    im = ax.imshow(grid, cmap="viridis", origin="lower")
-    ax.set_xticks(range(len(Ls)), [str(L) for L in Ls])
-    ax.set_yticks(range(len(Ks)), [str(K) for K in Ks])
-    ax.set_xlabel("L (weight matrices)")
-    ax.set_ylabel("K")
-    for i, K in enumerate(Ks):
-        for j, L in enumerate(Ls):
-            mark = "*" if papers_regime(K, L) == "low rank" else ""
-            ax.text(j, i, f"{grid[i, j]:.1f}{mark}", ha="center", va="center", color="w",
-                    fontsize=8)
-    fig.colorbar(im, label="% below DNC (interval-checked refutation)")
-    ax.set_title(f"deep ReLU UFM, lam = {lam}, n = 1, d = K (* papers: low rank)",
-                 fontsize=8)
     out = Path("out")
     out.mkdir(exist_ok=True)
-    fig.tight_layout()
-    name = "relu_dufm_phase.png" if args.ratio is None else f"relu_dufm_phase_r{args.ratio:g}.png"
-    fig.savefig(out / name, dpi=120)
-    print(f"\nwrote out/{name}; {time.time() - t0:.0f} s")
+    stem = "relu_dufm_phase" if args.ratio is None else f"relu_dufm_phase_r{args.ratio:g}"
+    (out / f"{stem}.json").write_text(json.dumps({"lam": lam, "rows": rows}, default=float))
+    paths = draw_phase(rows, lam, out / stem)
+    print(f"\nwrote out/{stem}.json, {', '.join(str(p) for p in paths)}; "
+          f"{time.time() - t0:.0f} s")
+
+
+def draw_phase(rows: list[dict], lam: str, path: Path) -> list[Path]:
+    """The (K, L) phase diagram: each cell is coloured by the % below DNC of the
+    interval-checked lower point where DNC is refuted, grey where it is not (the status is
+    written in the cell: "inc." inconclusive, "cert." certified); a thick frame marks the
+    cells where the papers expect low rank to win."""
+    import matplotlib
+    from matplotlib.colors import Normalize
+    from matplotlib.patches import Patch, Rectangle
+
+    from ncproofs import plotstyle
+
+    Ks = sorted({r["K"] for r in rows})
+    Ls = sorted({r["L"] for r in rows})
+    cells = {(r["K"], r["L"]): r for r in rows}
+    gains = [r["gain"] for r in rows if r["status"] == "refuted"]
+    norm = Normalize(0, max(gains + [1.0]))
+    cmap = matplotlib.colormaps[plotstyle.SEQUENTIAL_CMAP]
+    fig, ax = plotstyle.figure(width=plotstyle.COLUMN_WIDTH, height=3.0)
+    for i, K in enumerate(Ks):
+        for j, L in enumerate(Ls):
+            r = cells.get((K, L))
+            if r is None:
+                continue
+            refuted = r["status"] == "refuted"
+            color = cmap(norm(r["gain"])) if refuted else "#D9D9D9"
+            ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, facecolor=color,
+                                   edgecolor="white", lw=1.5))
+            if refuted:
+                text = f"{r['gain']:.1f}"
+                dark = norm(r["gain"]) < 0.55  # cividis is dark at the low end
+                text_color = "white" if dark else "black"
+            else:
+                text = {"certified": "cert.", "inconclusive": "inc."}.get(r["status"],
+                                                                         r["status"][:5])
+                text_color = "black"
+            ax.text(j, i, text, ha="center", va="center", color=text_color, fontsize=8)
+            if papers_regime(K, L) == "low rank":
+                ax.add_patch(Rectangle((j - 0.44, i - 0.44), 0.88, 0.88, fill=False,
+                                       edgecolor=plotstyle.OKABE_ITO["vermillion"], lw=1.4))
+    ax.set_xlim(-0.5, len(Ls) - 0.5)
+    ax.set_ylim(-0.5, len(Ks) - 0.5)
+    ax.set_xticks(range(len(Ls)), [str(L) for L in Ls])
+    ax.set_yticks(range(len(Ks)), [str(K) for K in Ks])
+    ax.grid(False)
+    ax.set_xlabel(plotstyle.symbol("L"))
+    ax.set_ylabel(r"classes $K$")
+    lam_text = (rf"$\lambda = {float(lam):g}$" if not str(lam).startswith("ratio=")
+                else rf"$\lambda = {lam[6:]}\,\lambda_{{\rm thr}}(K, L)$")
+    ax.set_title(rf"deep ReLU UFM, {lam_text}, $n = 1$, $d = K$")
+    bar = fig.colorbar(matplotlib.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, pad=0.02)
+    bar.set_label("% below DNC (refuted, interval-checked)")
+    ax.legend(handles=[Patch(facecolor="#D9D9D9", label="DNC not beaten"),
+                       Patch(facecolor="none", edgecolor=plotstyle.OKABE_ITO["vermillion"],
+                             lw=1.4, label="papers: low rank")],
+              loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=2)
+    return plotstyle.save(fig, path)
 
 
 if __name__ == "__main__":

@@ -1,16 +1,17 @@
 """Every loss and imbalance of the plain model: derivations, certificates, numerics, pictures.
 
-Run:  python derivations/ufm_losses.py [--out DIR] [--no-plots] [--ce-minority]
+Run:  python derivations/ufm_losses.py [--out DIR] [--no-plots | --replot] [--ce-minority]
 
 Theorems (docs/losses.md): ufm-mse (three bias modes), ufm-ls, ufm-focal,
 ufm-mse-imbalanced, ufm-ce-imbalanced.  For each, the script prints the closed form (or
 the certified optimum), the rigorous certificate and the torch solve side by side, then
-saves (into DIR, default out/):
+saves (into DIR, default out/; the numbers behind each figure as DIR/<name>.json, redrawn
+without solving by --replot):
 
-* ufm_mse_transition.png  -- eigenvalues of the class-mean logits, the bias and f* of
+* ufm_mse_transition.png / .pdf  -- eigenvalues of the class-mean logits, the bias and f* of
   ufm-mse against lam_b: the simplex ETF (y = 0) until lam_b = kappa/(1-kappa), then
   between the ETF and the orthogonal frame; closed form (lines) vs torch (dots);
-* ufm_mse_imbalanced.png  -- orthogonal lengths |w_k| of ufm-mse-imbalanced against the
+* ufm_mse_imbalanced.png / .pdf  -- orthogonal lengths |w_k| of ufm-mse-imbalanced against the
   imbalance ratio R (closed form lines, torch dots) and the minority-collapse threshold
   R* (N^2 lam_W lam_H = n_minor) against the weight decay.
 * with --ce-minority: the CE minority-collapse threshold (bisection over certified optima
@@ -20,12 +21,14 @@ saves (into DIR, default out/):
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 
 import numpy as np
 import sympy as sp
 
+from ncproofs import plotstyle
 from ncproofs.report import summary_table
 from ncproofs.theorems import get_theorem
 from ncproofs.theorems.ufm_mse import balanced_mse_solution
@@ -71,15 +74,12 @@ def tables(device: str) -> None:
         print(f"max |numeric - closed form| = {worst:.2e}")
 
 
-def plot_mse_transition(out: str, device: str) -> str:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+def mse_transition_data(device: str) -> dict:
+    """ufm-mse against lam_b (K = 4, n = 3, lam_W = 3e-3, lam_H = 7e-3): the eigenvalues x
+    (on 1-perp) and y (on 1) of the class-mean logits, K b and f* in closed form on a grid,
+    and f* of torch on the full (W, H, b) problem at 7 points."""
     K, n, lam_W, lam_H = 4, 3, sp.Rational(3, 1000), sp.Rational(7, 1000)
     t = sp.sqrt(n * lam_W * lam_H)
-    kappa = float(K * t)
     grid = np.logspace(-3, 2, 200)
     sols = [balanced_mse_solution(K, t, True, sp.nsimplify(x, rational=True)) for x in grid]
     th = get_theorem("ufm-mse")
@@ -89,31 +89,47 @@ def plot_mse_transition(out: str, device: str) -> str:
         spec = th.spec({"K": K, "n": n, "d": K, "lam_W": "3e-3", "lam_H": "7e-3",
                         "lam_b": f"{x:.6g}"})
         num.append(th.solve(spec, device=device, starts=3).summary["objective"])
-    fig, ax = plt.subplots(1, 2, figsize=(11, 4))
-    ax[0].semilogx(grid, [float(s.x) for s in sols], label="x: eigenvalue on 1-perp (ETF part)")
-    ax[0].semilogx(grid, [float(s.y) for s in sols], label="y: eigenvalue of M on 1")
-    ax[0].semilogx(grid, [K * float(s.beta) for s in sols], label="K b")
-    ax[0].axvline(kappa / (1 - kappa), ls=":", c="k", label="lam_b = kappa/(1-kappa)")
-    ax[0].set_xlabel("lam_b")
-    ax[0].set_title("ufm-mse: ETF (y = 0) -> orthogonal frame (y -> x)")
-    ax[0].legend(fontsize=8)
-    ax[1].semilogx(grid, [float(s.value) for s in sols], label="closed form f*")
-    ax[1].semilogx(pts, num, "o", label="torch (full W, H, b)")
-    ax[1].set_xlabel("lam_b")
-    ax[1].set_title(f"f* (K={K}, n={n}, lam_W=3e-3, lam_H=7e-3)")
-    ax[1].legend(fontsize=8)
-    path = os.path.join(out, "ufm_mse_transition.png")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    return path
+    return {"K": K, "kappa": float(K * t), "lam_b": grid.tolist(),
+            "x": [float(s.x) for s in sols], "y": [float(s.y) for s in sols],
+            "Kb": [K * float(s.beta) for s in sols], "value": [float(s.value) for s in sols],
+            "torch_lam_b": pts.tolist(), "torch_value": num}
 
 
-def plot_mse_imbalanced(out: str, device: str) -> str:
-    import matplotlib
+def plot_mse_transition(out: str, device: str) -> str:
+    data = mse_transition_data(device)
+    save_data(data, os.path.join(out, "ufm_mse_transition.json"))
+    return draw_mse_transition(data, out)
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
+def draw_mse_transition(data: dict, out: str) -> str:
+    """(a) x, y and K b against lam_b; (b) f*, closed form (line) vs torch (dots)."""
+    grid = data["lam_b"]
+    fig, ax = plotstyle.figure(2, 1, height=4.4, sharex=True)
+    kappa = data["kappa"]
+    switch = kappa / (1 - kappa)
+    ax[0].semilogx(grid, data["x"], label=r"$x$ (on $\mathbf{1}^\perp$)")
+    ax[0].semilogx(grid, data["y"], label=r"$y$ (on $\mathbf{1}$)")
+    ax[0].semilogx(grid, data["Kb"], label=r"$K b$")
+    ax[0].axvline(switch, ls=":", c="k", lw=1, label=r"$\lambda_b = \kappa/(1-\kappa)$")
+    ax[0].set_ylabel("eigenvalue / bias")
+    ax[0].set_title(r"(a) ETF ($y = 0$) $\to$ orthogonal frame ($y \to x$)")
+    ax[0].legend(loc="center left")
+    ax[1].semilogx(grid, data["value"], label=r"closed form $f^\star$")
+    ax[1].semilogx(data["torch_lam_b"], data["torch_value"], "o", mfc="none",
+                   label=r"torch (full $W, H, b$)")
+    ax[1].axvline(switch, ls=":", c="k", lw=1)
+    ax[1].set_xlabel(plotstyle.symbol("lam_b"))
+    ax[1].set_ylabel(plotstyle.symbol("f*"))
+    ax[1].set_title(r"(b) $f^\star$, $K = 4$, $n = 3$, $\lambda_W = 3\cdot10^{-3}$, "
+                    r"$\lambda_H = 7\cdot10^{-3}$")
+    ax[1].legend(loc="lower right")
+    return str(plotstyle.save(fig, os.path.join(out, "ufm_mse_transition"))[0])
+
+
+def mse_imbalanced_data(device: str) -> dict:
+    """ufm-mse-imbalanced: |w_k| of the majority and minority classes against the
+    imbalance ratio R (closed form on a grid, torch at 7 ratios) and the minority-collapse
+    ratio R* (N^2 lam_W lam_H = n_minor) against the weight decay."""
     n_major, lam = 100, 2e-3  # two majority classes of 100, two minority of 100/R
     s = lam
 
@@ -146,26 +162,48 @@ def plot_mse_imbalanced(out: str, device: str) -> str:
             lo, hi = (lo, mid) if N * N * lam_**2 >= n_major / mid else (mid, hi)
         return hi
 
-    fig, ax = plt.subplots(1, 2, figsize=(11, 4))
     L = np.array([lengths(R) for R in Rs])
-    ax[0].semilogx(Rs, L[:, 0], label="|w| majority (closed form)")
-    ax[0].semilogx(Rs, L[:, 2], label="|w| minority (closed form)")
-    ax[0].semilogx(R_pts, num_major, "o", label="torch, majority")
-    ax[0].semilogx(R_pts, num_minor, "s", label="torch, minority (integer n)")
-    ax[0].axvline(threshold(lam), ls=":", c="k", label="N^2 lam_W lam_H = n_minor")
-    ax[0].set_xlabel("imbalance ratio R = n_major / n_minor")
-    ax[0].set_title(f"ufm-mse-imbalanced: n = ({n_major},{n_major},{n_major}/R,"
-                    f"{n_major}/R), lam = {lam}")
-    ax[0].legend(fontsize=8)
     lams = np.logspace(-3.5, -2.2, 100)
-    ax[1].loglog(lams, [threshold(x) for x in lams])
-    ax[1].set_xlabel("lam_W = lam_H")
-    ax[1].set_ylabel("minority-collapse ratio R*")
-    ax[1].set_title("threshold N^2 lam_W lam_H = n_minor")
-    path = os.path.join(out, "ufm_mse_imbalanced.png")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    return path
+    return {"n_major": n_major, "lam": lam, "R": Rs.tolist(), "major": L[:, 0].tolist(),
+            "minor": L[:, 2].tolist(), "torch_R": R_pts, "torch_major": num_major,
+            "torch_minor": num_minor, "threshold": threshold(lam), "lams": lams.tolist(),
+            "R_star": [threshold(x) for x in lams]}
+
+
+def plot_mse_imbalanced(out: str, device: str) -> str:
+    data = mse_imbalanced_data(device)
+    save_data(data, os.path.join(out, "ufm_mse_imbalanced.json"))
+    return draw_mse_imbalanced(data, out)
+
+
+def draw_mse_imbalanced(data: dict, out: str) -> str:
+    """(a) |w_k| against R, closed form (lines) and torch (dots); (b) R* against lam."""
+    n_major, lam = data["n_major"], data["lam"]
+    fig, ax = plotstyle.figure(2, 1, height=4.6)
+    ax[0].semilogx(data["R"], data["major"], label="majority, closed form")
+    ax[0].semilogx(data["R"], data["minor"], label="minority, closed form")
+    ax[0].semilogx(data["torch_R"], data["torch_major"], "o", mfc="none",
+                   color=plotstyle.PALETTE[0], label="majority, torch")
+    ax[0].semilogx(data["torch_R"], data["torch_minor"], "s", mfc="none",
+                   color=plotstyle.PALETTE[1], label=r"minority, torch (integer $n$)")
+    ax[0].axvline(data["threshold"], ls=":", c="k", lw=1,
+                  label=r"$N^2\lambda_W\lambda_H = n_{\rm minor}$")
+    ax[0].set_xlabel(r"imbalance ratio $R = n_{\rm major}/n_{\rm minor}$")
+    ax[0].set_ylabel(r"$\|w_k\|$")
+    ax[0].set_title(rf"(a) $n = ({n_major}, {n_major}, {n_major}/R, {n_major}/R)$, "
+                    rf"$\lambda_W = \lambda_H = {lam:g}$")
+    ax[0].legend(loc="lower left")
+    ax[1].loglog(data["lams"], data["R_star"], label=r"$R^\star(\lambda)$")
+    ax[1].set_xlabel(r"$\lambda_W = \lambda_H$")
+    ax[1].set_ylabel(r"minority-collapse ratio $R^\star$")
+    ax[1].set_title(r"(b) minority collapse iff $N^2\lambda_W\lambda_H \geq n_{\rm minor}$")
+    return str(plotstyle.save(fig, os.path.join(out, "ufm_mse_imbalanced"))[0])
+
+
+def save_data(data: dict, path: str) -> None:
+    """The numbers behind a figure, so that ``--replot`` redraws it without solving."""
+    with open(path, "w") as f:
+        json.dump(data, f)
 
 
 CE_MINORITY = [(2, 2, "5e-3"), (2, 2, "1e-3"), (5, 5, "5e-3"), (5, 5, "1e-3")]
@@ -202,13 +240,20 @@ def main() -> None:
     parser.add_argument("--out", default="out", help="folder for the PNGs (default out/)")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--no-plots", action="store_true")
+    parser.add_argument("--replot", action="store_true",
+                        help="redraw the figures from DIR/*.json (no tables, no solving)")
     parser.add_argument("--no-tables", action="store_true")
     parser.add_argument("--ce-minority", action="store_true",
                         help="CE minority-collapse threshold table (about 30 s)")
     args = parser.parse_args()
-    if not args.no_tables:
+    if not args.no_tables and not args.replot:
         tables(args.device)
-    if not args.no_plots:
+    if args.replot:  # redraw from the saved numbers (out/*.json), no solving
+        for name, draw in (("ufm_mse_transition", draw_mse_transition),
+                           ("ufm_mse_imbalanced", draw_mse_imbalanced)):
+            with open(os.path.join(args.out, name + ".json")) as f:
+                print("saved", draw(json.load(f), args.out))
+    elif not args.no_plots:
         os.makedirs(args.out, exist_ok=True)
         print("saved", plot_mse_transition(args.out, args.device))
         print("saved", plot_mse_imbalanced(args.out, args.device))

@@ -241,33 +241,11 @@ def train(
 
 
 def plot_history(hist: History, title: str, path: Path) -> None:
-    import matplotlib
+    """NC metrics per layer and accuracy against the epoch (experiments/figures.py), as
+    PNG (200 dpi) and PDF next to ``path``."""
+    from figures import draw_history
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    keys = ["NC1", "NC2_M", "NC2_W", "NC3", "NC4"]
-    fig, axes = plt.subplots(1, len(keys) + 1, figsize=(4 * (len(keys) + 1), 3.3))
-    for ax, k in zip(axes, keys, strict=False):
-        for name, d in hist.layers.items():
-            v = np.array(d[k], dtype=float)
-            if np.all(np.isnan(v)):
-                continue
-            ax.plot(hist.epochs, np.maximum(v, 1e-12), label=name)
-        ax.set_yscale("log")
-        ax.set_title(k)
-        ax.set_xlabel("epoch")
-    axes[0].legend(fontsize=7)
-    ax = axes[-1]
-    ax.plot(hist.epochs, hist.train_acc, label="train")
-    ax.plot(hist.epochs, hist.test_acc, label="test")
-    ax.set_title("accuracy")
-    ax.legend(fontsize=7)
-    fig.suptitle(title)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
+    draw_history(hist.to_json(), title, path)
 
 
 def save_json(obj, path: Path) -> None:

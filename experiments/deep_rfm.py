@@ -20,7 +20,7 @@ accuracy of the kernel predictor at each layer.
     python experiments/deep_rfm.py                # ~1-2 min on 2 CPU cores
     python experiments/deep_rfm.py --layers 8 --device auto
 
-Writes out/experiments/deep_rfm.png and deep_rfm.json.
+Writes out/experiments/deep_rfm.json and deep_rfm.png / .pdf (redraw: experiments/figures.py).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ import time
 
 import torch
 from _common import OUT, device_of, load_digits_split, nc_metrics, save_json
+from figures import draw_deep_rfm
 
 K = 10
 
@@ -137,37 +138,7 @@ def main() -> None:
             f" ({time.perf_counter() - t0:.0f} s)"
         )
     save_json({"args": vars(args), "layers": rows}, OUT / "deep_rfm.json")
-    plot(rows, OUT / "deep_rfm.png")
-
-
-def plot(rows, path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.3))
-    xs, ys, labels = [], [], []
-    for r in rows:
-        for j, (k, lab) in enumerate(
-            (("NC1_input", "in"), ("NC1_after_agop", "AGOP"), ("NC1_after_random_features", "RF"))
-        ):
-            xs.append(r["layer"] + j / 3)
-            ys.append(r[k])
-            labels.append(lab)
-    axes[0].plot(xs, ys, "o-")
-    for x, y, lab in zip(xs, ys, labels, strict=True):
-        axes[0].annotate(lab, (x, y), fontsize=6)
-    axes[0].set_yscale("log")
-    axes[0].set_xlabel("layer (input -> after AGOP -> after random features)")
-    axes[0].set_title("NC1 = tr(Sigma_W pinv Sigma_B)/K")
-    axes[1].plot([r["layer"] for r in rows], [r["test_acc"] for r in rows], "o-")
-    axes[1].set_title("kernel predictor test accuracy")
-    axes[1].set_xlabel("layer")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
+    draw_deep_rfm(rows, OUT / "deep_rfm")
 
 
 if __name__ == "__main__":

@@ -32,7 +32,11 @@ gradients + momentum of the trainable tensors) and of the feature activations of
 computed from tensor sizes (exact for these tensors; the process's peak RSS is dominated by
 the Python/torch runtime and is printed for reference).
 
-    python experiments/fixed_etf.py               # 6 runs, ~2 min on 2 CPU cores
+Writes out/experiments/fixed_etf.json, the comparison figure fixed_etf_comparison.png /
+.pdf (test accuracy and trainable parameters per run) and one NC history per run
+(redraw all without training: python experiments/figures.py).
+
+    python experiments/fixed_etf.py               # 6 runs, ~1 min on 2 idle CPU cores
     python experiments/fixed_etf.py --runs fixed-etf-dK-linear,learned-dK-linear --seeds 0,1,2
     python experiments/fixed_etf.py --device auto --epochs 300
 """
@@ -48,6 +52,7 @@ import numpy as np
 import torch
 from _common import MLP, OUT, device_of, load_digits_split, nc_metrics, plot_history, save_json
 from _common import train as train_model
+from figures import draw_fixed_etf
 
 K = 10
 
@@ -237,6 +242,8 @@ def main() -> None:
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"(process peak RSS {rss:.0f} MB, dominated by the torch runtime)")
     save_json({"args": vars(args), "runs": results}, OUT / "fixed_etf.json")
+    for path in draw_fixed_etf({"runs": results}, OUT / "fixed_etf_comparison"):
+        print(f"wrote {path}")
 
 
 if __name__ == "__main__":

@@ -29,7 +29,8 @@ objective (``stationarity``); ``--polish N`` runs N full-batch L-BFGS iterations
     python experiments/tpt_digits.py --run ce --epochs 100 --device auto
     python experiments/tpt_digits.py --run ce --wd 5e-3 --polish 1000   # ~2-3 min
 
-Writes out/experiments/tpt_<run>.png (NC1-NC4 per layer and epoch) and tpt_<run>.json.
+Writes out/experiments/tpt_<run>.json and tpt_<run>.png / .pdf (NC1-NC4 per layer and epoch;
+redraw without training: python experiments/figures.py).
 """
 
 from __future__ import annotations

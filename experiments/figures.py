@@ -1,0 +1,168 @@
+"""The figures of the experiments, drawn from their saved results (no training).
+
+    python experiments/figures.py [DIR]     # redraw every figure from DIR/*.json
+
+DIR defaults to out/experiments, where the experiment scripts write their JSON:
+``tpt_<run>.json`` (tpt_digits.py), ``fixed_etf.json`` (fixed_etf.py),
+``deep_rfm.json`` (deep_rfm.py).  Each figure is written as PNG (200 dpi) and PDF in the
+project's style (ncproofs/plotstyle.py).  The scripts call the same functions at the end
+of a run.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run as a script without installing the package
+    sys.path.insert(0, str(ROOT))
+
+from ncproofs import plotstyle  # noqa: E402
+
+OUT = ROOT / "out" / "experiments"
+HISTORY_PANELS = ("NC1", "NC2_M", "NC2_W", "NC3", "NC4")
+
+
+def _finite(values) -> list[float]:
+    return [float("nan") if v is None else float(v) for v in values]
+
+
+def draw_history(history: dict, title: str, path: Path) -> list[Path]:
+    """NC1, NC2 (means, W), NC3, NC4 per hidden layer against the epoch, and train / test
+    accuracy: a 2 x 3 grid at full text width.  ``history`` is ``History.to_json()``."""
+    fig, axes = plotstyle.figure(2, 3, width=plotstyle.FULL_WIDTH, height=4.0, sharex=True)
+    epochs = history["epochs"]
+    layers = history["layers"]
+    last = list(layers)[-1] if layers else None
+    for ax, key in zip(axes.flat, HISTORY_PANELS, strict=False):
+        for i, (name, metrics) in enumerate(layers.items()):
+            values = _finite(metrics.get(key, []))
+            if not values or all(math.isnan(v) for v in values):
+                continue
+            label = f"layer {name.removeprefix('layer')}" + (" (features $H$)"
+                                                             if name == last else "")
+            ax.plot(epochs, [max(v, 1e-12) for v in values], color=plotstyle.PALETTE[i],
+                    marker=plotstyle.MARKERS[i], markevery=max(1, len(epochs) // 6),
+                    label=label)
+        ax.set_yscale("log")
+        ax.set_ylabel(plotstyle.symbol(key))
+    axes.flat[0].legend(loc="best")
+    acc = axes.flat[5]
+    acc.plot(epochs, history["train_acc"], color=plotstyle.PALETTE[0], label="train")
+    acc.plot(epochs, history["test_acc"], color=plotstyle.PALETTE[3], ls="--", label="test")
+    acc.set_ylabel("accuracy")
+    acc.legend(loc="lower right")
+    for ax in axes[1]:
+        ax.set_xlabel(plotstyle.symbol("epoch"))
+    fig.suptitle(title)
+    return plotstyle.save(fig, path)
+
+
+#: how the fixed-ETF runs are shown: name -> (label, fixed classifier?)
+FIXED_ETF_LABELS = {
+    "learned-d128": ("learned, $d = 128$, ReLU", False),
+    "learned-dK": ("learned, $d = K$, ReLU", False),
+    "learned-dK-linear": ("learned, $d = K$, linear", False),
+    "fixed-etf-dK-relu": ("fixed ETF, $d = K$, ReLU", True),
+    "fixed-etf-dK-relu-unrotated": ("fixed ETF ($Q = I$), $d = K$, ReLU", True),
+    "fixed-etf-dK-linear": ("fixed ETF, $d = K$, linear", True),
+}
+
+
+def draw_fixed_etf(result: dict, path: Path) -> list[Path]:
+    """The fixed-ETF comparison (experiments/fixed_etf.py): (a) test accuracy per run
+    (bar: mean over seeds, dots: seeds), (b) trainable parameters; learned classifiers in
+    blue, fixed simplex-ETF classifiers in orange."""
+    runs = result["runs"]
+    names = [n for n in FIXED_ETF_LABELS if n in runs] + [n for n in runs
+                                                          if n not in FIXED_ETF_LABELS]
+    fig, (acc, par) = plotstyle.figure(2, 1, height=4.6, sharey=True)
+    for i, name in enumerate(names):
+        label, fixed = FIXED_ETF_LABELS.get(name, (name, "fixed" in name))
+        color = plotstyle.OKABE_ITO["orange" if fixed else "blue"]
+        tests = [r["test_acc"] for r in runs[name]]
+        acc.barh(i, sum(tests) / len(tests), color=color, height=0.6)
+        acc.plot(tests, [i] * len(tests), "o", color="k", ms=3, mfc="white")
+        par.barh(i, runs[name][0]["trainable_params"] / 1000, color=color, height=0.6)
+    acc.set_yticks(range(len(names)),
+                   [FIXED_ETF_LABELS.get(n, (n, False))[0] for n in names])
+    acc.invert_yaxis()
+    low = min(r["test_acc"] for n in names for r in runs[n])
+    acc.set_xlim(max(0.0, math.floor((low - 0.02) * 20) / 20), 1.0)
+    seeds = sorted({r["seed"] for n in names for r in runs[n]})
+    acc.set_xlabel("test accuracy (bar: mean, dots: seeds "
+                   + ", ".join(map(str, seeds)) + ")")
+    acc.set_ylabel("classifier, features")
+    acc.set_title(f"(a) digits, CE, $K = {10}$: accuracy")
+    par.set_xlabel("trainable parameters (thousands)")
+    par.set_ylabel("classifier, features")
+    par.set_title("(b) model size")
+    from matplotlib.patches import Patch
+
+    acc.legend(handles=[Patch(color=plotstyle.OKABE_ITO["blue"], label="learned"),
+                        Patch(color=plotstyle.OKABE_ITO["orange"], label="fixed ETF")],
+               loc="lower left", ncols=2)
+    for ax in (acc, par):
+        ax.grid(axis="y", visible=False)
+    return plotstyle.save(fig, path)
+
+
+def draw_deep_rfm(rows: list[dict], path: Path) -> list[Path]:
+    """Deep RFM (experiments/deep_rfm.py): (a) NC1 per layer at the layer's input, after
+    the AGOP step and after the random-feature map; (b) the kernel predictor's test
+    accuracy per layer."""
+    layers = [r["layer"] for r in rows]
+    fig, (nc1, acc) = plotstyle.figure(2, 1, height=4.2, sharex=True)
+    for i, (key, label) in enumerate((("NC1_input", "layer input"),
+                                      ("NC1_after_agop", "after AGOP"),
+                                      ("NC1_after_random_features", "after random features"))):
+        nc1.plot(layers, [r[key] for r in rows], marker=plotstyle.MARKERS[i],
+                 color=plotstyle.PALETTE[i], label=label)
+    nc1.set_yscale("log")
+    nc1.set_ylabel(plotstyle.symbol("NC1"))
+    nc1.set_title(r"(a) $\mathcal{NC}_1 = \mathrm{tr}(\Sigma_W \Sigma_B^+)/K$")
+    nc1.legend(loc="lower left")
+    acc.plot(layers, [r["test_acc"] for r in rows], marker="o", color=plotstyle.PALETTE[3],
+             label="kernel predictor")
+    acc.set_ylabel("test accuracy")
+    acc.set_xlabel("layer")
+    acc.set_xticks(layers)
+    acc.set_title("(b) kernel predictor on the layer's features")
+    return plotstyle.save(fig, path)
+
+
+def redraw(folder: Path = OUT) -> list[Path]:
+    """Every figure whose results are saved in ``folder``."""
+    written: list[Path] = []
+    for path in sorted(folder.glob("tpt_*.json")):
+        result = json.loads(path.read_text())
+        run = result["run"]
+        target = "etf" if run == "ce" else "orthogonal"  # as tpt_digits.py
+        written += draw_history(result["history"], f"digits, {run} (target {target})",
+                                path.with_suffix(""))
+    fixed = folder / "fixed_etf.json"
+    if fixed.exists():
+        result = json.loads(fixed.read_text())
+        written += draw_fixed_etf(result, folder / "fixed_etf_comparison")
+        for name, results in result["runs"].items():
+            for r in results:
+                if "history" in r:
+                    written += draw_history(r["history"], f"digits CE, {name}, seed {r['seed']}",
+                                            folder / f"fixed_etf_{name}_s{r['seed']}")
+    rfm = folder / "deep_rfm.json"
+    if rfm.exists():
+        written += draw_deep_rfm(json.loads(rfm.read_text())["layers"], folder / "deep_rfm")
+    return written
+
+
+if __name__ == "__main__":
+    folder = Path(sys.argv[1]) if len(sys.argv) > 1 else OUT
+    paths = redraw(folder)
+    for p in paths:
+        print("wrote", p)
+    if not paths:
+        print(f"no saved results in {folder}: run the experiment scripts first")
+        sys.exit(1)
