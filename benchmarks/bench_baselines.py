@@ -378,7 +378,7 @@ def run_dang(module: types.ModuleType, problem: Problem, init: dict[str, torch.T
             out, loss, feats = super().forward(Y)
             if self.training:
                 steps["n"] += 1
-            if trace.record(float(loss), steps["n"]):
+            if trace.record(float(loss.detach()), steps["n"]):
                 raise Budget
             return out, loss, feats
 
