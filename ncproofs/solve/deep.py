@@ -39,7 +39,7 @@ critical point of a linear model) and the singular values.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -283,6 +283,7 @@ def solve_deep(
     init: dict[str, torch.Tensor] | None = None,
     tol: float = 1e-10,
     max_iter: int = 5000,
+    stop_when: Callable[[torch.Tensor], bool] | None = None,
 ) -> DeepSolveResult:
     """Minimize the deep UFM objective from ``starts`` random starts (batched L-BFGS with a
     Newton-CG polish, :func:`~ncproofs.solve.lbfgs.minimize_multistart`).
@@ -291,8 +292,11 @@ def solve_deep(
     picks "eliminate" for linear MSE, "class-means" for a linear network with a convex
     loss, "full" otherwise (see the module docstring).  ``init`` overrides the random
     start (a dict of batched tensors; with "eliminate" only the weights are used and with
-    "class-means" H must have K columns).  Returns a :class:`DeepSolveResult` whose
-    ``points`` are points of the original problem with H per column of ``objective``.
+    "class-means" H must have K columns).  ``stop_when(values)`` is passed to the L-BFGS loop
+    (called every chunk with the (S,) values of the optimized objective, which equal the
+    original objective at the completed points; a benchmark uses it to log progress).
+    Returns a :class:`DeepSolveResult` whose ``points`` are points of the original problem
+    with H per column of ``objective``.
     """
     L = len(lams)
     if L < 1:
@@ -331,10 +335,12 @@ def solve_deep(
         start = {k: init[k].to(dev, torch.float64) for k in shapes}
     if features == "eliminate":
         reduced = EliminatedMSEObjective(objective)
-        result = minimize_multistart(reduced, start, tol=tol, max_iter=max_iter)
+        result = minimize_multistart(reduced, start, tol=tol, max_iter=max_iter,
+                                     stop_when=stop_when)
         points = reduced.complete(result.params)
     else:
-        result = minimize_multistart(objective, start, tol=tol, max_iter=max_iter)
+        result = minimize_multistart(objective, start, tol=tol, max_iter=max_iter,
+                                     stop_when=stop_when)
         points = dict(result.params)
     with torch.no_grad():
         values = objective(points)

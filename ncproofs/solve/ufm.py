@@ -8,13 +8,14 @@ batched over starts: W (S, K, d), H (S, d, N), b (S, K, 1).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
 
 from ..losses import Loss
 from ..spec import UFMSpec
+from .deep import solve_deep
 from .lbfgs import MultiStartResult, minimize_multistart, resolve_device
 
 
@@ -71,9 +72,29 @@ def solve_ufm(
     tol: float = 1e-10,
     max_iter: int = 5000,
 ) -> tuple[MultiStartResult, UFMObjective]:
+    """Minimize f from ``starts`` random starts; returns the result (every start, one
+    feature column per sample) and the objective.
+
+    For a loss convex in the logits the features are reduced first
+    (:func:`~ncproofs.solve.deep.solve_deep` with L = 1): for fixed W and b, averaging the
+    features of a class never increases f (Jensen), so some minimizer has collapsed
+    features and L-BFGS runs on the K class means (multiplicities n_k) -- with MSE on W
+    alone, H and b eliminated as a ridge solution.  The reduced solution is expanded to
+    one column per sample, a point of the original problem with the same value; the
+    reported gradient norms are those of the reduced problem."""
     dev = resolve_device(device)
     objective = UFMObjective(spec, loss, labels_of(spec.n, dev))
-    result = minimize_multistart(
-        objective, random_init(spec, starts, seed, dev), tol=tol, max_iter=max_iter
-    )
-    return result, objective
+    if not loss.convex:
+        result = minimize_multistart(
+            objective, random_init(spec, starts, seed, dev), tol=tol, max_iter=max_iter
+        )
+        return result, objective
+    reduced = solve_deep(loss, spec.n, spec.d, [float(spec.lam_W)], float(spec.lam_H),
+                         lam_b=float(spec.lam_b), bias=spec.bias, starts=starts, seed=seed,
+                         device=str(dev), tol=tol, max_iter=max_iter)
+    point = {"W": reduced.points["W1"], "H": reduced.points["H"][..., objective.y]}
+    if spec.bias:
+        point["b"] = reduced.points["b"]
+    with torch.no_grad():
+        values = objective(point)
+    return replace(reduced.result, params=point, values=values), objective
