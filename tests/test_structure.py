@@ -48,7 +48,7 @@ def setup(theorem_id, params):
         spec = theorem.spec(params)
         closed = theorem.closed_form(spec)
         cert = theorem.certify(spec, closed)
-        assert cert.lower_bound is not None and cert.gap is not None and cert.gap < 1e-12
+        assert cert.lower_bound is not None and cert.gap is not None and cert.gap < 1e-9
         _CERTIFIED[key] = (theorem, spec, closed, cert)
     theorem, spec, closed, cert = _CERTIFIED[key]
     return theorem, spec, closed, cert, theorem.structure_bound(spec, closed, cert)
@@ -190,7 +190,11 @@ def claimed(theorem, spec, closed) -> np.ndarray:
 # ---------------------------------------------------------------- constructed perturbations
 
 
-@pytest.mark.parametrize("theorem_id, params", [("ufm-ce", CE), ("ufm-ls", LS)] + MSE_CASES)
+CE_IMBALANCED = {"K": 3, "n": "6,3,1", "d": 3, "lam_W": "5e-3", "lam_H": "5e-3"}
+
+
+@pytest.mark.parametrize("theorem_id, params", [("ufm-ce", CE), ("ufm-ls", LS)] + MSE_CASES
+                         + [("ufm-ce-imbalanced", CE_IMBALANCED)])
 def test_perturbations_of_the_optimum_lie_within_the_radius(theorem_id, params):
     theorem, spec, closed, cert, bound = setup(theorem_id, params)
     rng = np.random.default_rng(7)

@@ -27,14 +27,17 @@ import dataclasses
 from fractions import Fraction
 from typing import Any
 
+import flint
 import numpy as np
 import sympy as sp
 import torch
 
 from ..certify.certificate import Certificate, decide
 from ..certify.dual import MAX_DENSE_DUAL_K, CEDual, softmax_columns
+from ..certify.intervals import arb_matrix
 from ..certify.provenance import EXACT_DUAL, EXPLICIT_POINT, FACTORIZATION, WEAK_DUALITY, jensen
 from ..certify.relaxation import solve_relaxation
+from ..certify.structure import ClaimedLogits
 from ..derive.reduction import DerivationStep
 from ..losses import get_loss
 from ..solve.lbfgs import minimize_multistart
@@ -350,3 +353,23 @@ class UFMCEImbalanced(PlainUFMTheorem):
             cert.reason += (f"; d = {spec.d} < K = {spec.K}: the relaxation may need rank > d "
                             "(then it is not attained in R^d)")
         return cert
+
+    # ------------------------------------------------------------------ certified geometry
+
+    structure_kind = "softmax"
+
+    def claimed_logits(self, spec: UFMSpec, closed: ClosedForm) -> ClaimedLogits | None:
+        """No closed form: the claim is the numeric class-mean point's own logits
+        W Hbar + b 1^T (exact float entries), so the structure block proves that the
+        relaxation's optimal centred logits are unique and lie within the radius of this
+        numeric point (the minority-collapse geometry, certified around a number)."""
+        if closed.point is None:
+            return None
+        arrays = closed.point.arrays
+        Z = arb_matrix(arrays["W"]) * arb_matrix(arrays["H"])
+        b = arrays.get("b")
+        rows = [[Z[i, k] + (0 if b is None else flint.arb(float(b[i])))
+                 for k in range(Z.ncols())] for i in range(Z.nrows())]
+        bias = None if b is None else [flint.arb(float(v)) for v in b]
+        return ClaimedLogits.from_matrix(rows, bias, "the numeric relaxation optimum's "
+                                         "class-mean logits (no closed form)")
