@@ -134,7 +134,7 @@ def test_interrupted_sweep_resumes_only_missing_cells(cluster, tmp_path, capsys)
     assert len(pd.read_parquet(out)) == 12
 
 
-def test_plot_writes_image_with_boundary(cluster, tmp_path):
+def test_plot_writes_image_with_boundary(cluster, tmp_path, capsys):
     from ncproofs.plot import phase_diagram, plot_file
 
     out = tmp_path / "ce.parquet"
@@ -154,6 +154,15 @@ def test_plot_writes_image_with_boundary(cluster, tmp_path):
     assert any("Kt = 1" in label for label in labels)  # the analytic boundary is drawn
     assert set(frame.status) <= set(labels)
     assert plot_file(out, "lam_W", "K", out=tmp_path / "ce.svg").stat().st_size > 10_000
+    for argv, message in (
+            (["--x", "foo", "--y", "K"], "no parameter 'foo' in the file"),
+            (["--x", "lam_W", "--y", "K", "--out", str(tmp_path / "ce.gif")], ".png, .pdf"),
+            (["--x", "lam_W", "--y", "K", "--value", "nonsense"], "--value nonsense")):
+        assert cli.main(["plot", str(out), *argv]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and message in err and len(err.splitlines()) == 1
+    assert cli.main(["plot", str(tmp_path / "missing.parquet"), "--x", "K", "--y", "n"]) == 2
+    assert "no such file" in capsys.readouterr().err
 
 
 def test_example_script_runs(cluster, tmp_path, monkeypatch, capsys):
