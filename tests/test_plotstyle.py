@@ -123,3 +123,14 @@ def test_ufm_losses_figures_from_saved_numbers(tmp_path):
                   "torch_minor": [1, 0.5], "threshold": 40.0, "lams": [1e-3, 2e-3],
                   "R_star": [100.0, 40.0]}
     assert Path(losses.draw_mse_imbalanced(imbalanced, str(tmp_path))).exists()
+
+
+def test_figures_embedded_in_the_docs_are_small_and_present():
+    """Committed figures are only those the docs embed, each under 200 KB."""
+    docs = ROOT / "docs"
+    embedded = {m for p in docs.glob("*.md")
+                for m in re.findall(r"\]\((figures/[\w.-]+\.png)\)", p.read_text())}
+    committed = {f"figures/{p.name}" for p in (docs / "figures").glob("*.png")}
+    assert embedded and embedded == committed
+    for name in committed:
+        assert (docs / name).stat().st_size < 200_000, name
