@@ -30,14 +30,15 @@ x_k, by von Neumann's trace inequality) and is reported uncertified with status
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 import numpy as np
 import sympy as sp
 
 from ..certify.certificate import NOT_APPLICABLE, Certificate
 from ..derive.reduction import DerivationStep
-from ..spec import SpecError, UFMSpec, param
+from ..spec import SpecError, UFMSpec, bias_free, param
 from ._plain import PlainUFMTheorem, factor_point
 from .base import ClosedForm, register
 from .ufm_mse import MSE_ASSUMPTIONS, certify_mse
@@ -48,6 +49,9 @@ class ImbalancedMSESpec(UFMSpec):
     """Bias-free model; ``n`` is a comma list n_1,...,n_K (an int means balanced)."""
 
     bias: bool = param("bool", False, doc="must be false (the theorem is bias-free)")
+
+    fixed: ClassVar[Mapping[str, tuple[Any, str]]] = bias_free(
+        "Dang et al.'s theorem is bias-free; use ufm-mse for a bias with balanced classes")
 
     def _check(self) -> None:
         super()._check()
