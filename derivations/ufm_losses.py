@@ -113,7 +113,7 @@ def draw_mse_transition(data: dict, out: str) -> str:
     ax[0].axvline(switch, ls=":", c="k", lw=1, label=r"$\lambda_b = \kappa/(1-\kappa)$")
     ax[0].set_ylabel("eigenvalue / bias")
     ax[0].set_title(r"(a) ETF ($y = 0$) $\to$ orthogonal frame ($y \to x$)")
-    ax[0].legend(loc="center left")
+    ax[0].legend(loc="center right")
     ax[1].semilogx(grid, data["value"], label=r"closed form $f^\star$")
     ax[1].semilogx(data["torch_lam_b"], data["torch_value"], "o", mfc="none",
                    label=r"torch (full $W, H, b$)")
@@ -178,22 +178,32 @@ def plot_mse_imbalanced(out: str, device: str) -> str:
 
 def draw_mse_imbalanced(data: dict, out: str) -> str:
     """(a) |w_k| against R, closed form (lines) and torch (dots); (b) R* against lam."""
+    from matplotlib.ticker import NullFormatter
+
     n_major, lam = data["n_major"], data["lam"]
     fig, ax = plotstyle.figure(2, 1, height=4.6)
-    ax[0].semilogx(data["R"], data["major"], label="majority, closed form")
-    ax[0].semilogx(data["R"], data["minor"], label="minority, closed form")
-    ax[0].semilogx(data["torch_R"], data["torch_major"], "o", mfc="none",
-                   color=plotstyle.PALETTE[0], label="majority, torch")
-    ax[0].semilogx(data["torch_R"], data["torch_minor"], "s", mfc="none",
-                   color=plotstyle.PALETTE[1], label=r"minority, torch (integer $n$)")
+    blue, orange = plotstyle.PALETTE[0], plotstyle.PALETTE[1]
+    ax[0].semilogx(data["R"], data["major"], color=blue, marker="o", mfc="none",
+                   markevery=[], label="majority")
+    ax[0].semilogx(data["R"], data["minor"], color=orange, marker="s", mfc="none",
+                   markevery=[], label="minority")
+    ax[0].semilogx(data["torch_R"], data["torch_major"], "o", mfc="none", color=blue)
+    ax[0].semilogx(data["torch_R"], data["torch_minor"], "s", mfc="none", color=orange)
     ax[0].axvline(data["threshold"], ls=":", c="k", lw=1,
                   label=r"$N^2\lambda_W\lambda_H = n_{\rm minor}$")
+    ax[0].text(0.88, 0.62, "lines: closed form\nmarkers: torch\n(integer $n$)",
+               transform=ax[0].transAxes, ha="right", va="center")
     ax[0].set_xlabel(r"imbalance ratio $R = n_{\rm major}/n_{\rm minor}$")
     ax[0].set_ylabel(r"$\|w_k\|$")
     ax[0].set_title(rf"(a) $n = ({n_major}, {n_major}, {n_major}/R, {n_major}/R)$, "
                     rf"$\lambda_W = \lambda_H = {lam:g}$")
-    ax[0].legend(loc="lower left")
+    ax[0].legend(loc="lower left", handlelength=2.5)
     ax[1].loglog(data["lams"], data["R_star"], label=r"$R^\star(\lambda)$")
+    lams_lo, lams_hi = min(data["lams"]), max(data["lams"])
+    # explicit decade-and-3 ticks: matplotlib's minor labels overlapped on this short range
+    ticks = [t for t in (5e-4, 1e-3, 2e-3, 5e-3) if lams_lo <= t <= lams_hi]
+    ax[1].set_xticks(ticks, [f"{t:g}" for t in ticks])
+    ax[1].xaxis.set_minor_formatter(NullFormatter())
     ax[1].set_xlabel(r"$\lambda_W = \lambda_H$")
     ax[1].set_ylabel(r"minority-collapse ratio $R^\star$")
     ax[1].set_title(r"(b) minority collapse iff $N^2\lambda_W\lambda_H \geq n_{\rm minor}$")

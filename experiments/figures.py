@@ -24,6 +24,8 @@ from ncproofs import plotstyle  # noqa: E402
 
 OUT = ROOT / "out" / "experiments"
 HISTORY_PANELS = ("NC1", "NC2_M", "NC2_W", "NC3", "NC4")
+#: panels on a log scale (NC4, a fraction of samples that is often exactly 0, is linear)
+LOG_PANELS = ("NC1", "NC2_M", "NC2_W", "NC3")
 
 
 def _finite(values) -> list[float]:
@@ -44,11 +46,14 @@ def draw_history(history: dict, title: str, path: Path) -> list[Path]:
                 continue
             label = f"layer {name.removeprefix('layer')}" + (" (features $H$)"
                                                              if name == last else "")
-            ax.plot(epochs, [max(v, 1e-12) for v in values], color=plotstyle.PALETTE[i],
-                    marker=plotstyle.MARKERS[i], markevery=max(1, len(epochs) // 6),
-                    label=label)
-        ax.set_yscale("log")
-        ax.set_ylabel(plotstyle.symbol(key))
+            if key in LOG_PANELS:  # an exact 0 has no place on a log axis: clip at 1e-12
+                values = [max(v, 1e-12) for v in values]
+            ax.plot(epochs, values, color=plotstyle.PALETTE[i], marker=plotstyle.MARKERS[i],
+                    markevery=max(1, len(epochs) // 6), label=label)
+        if key in LOG_PANELS:
+            ax.set_yscale("log")
+            plotstyle.plain_log_ticks(ax.yaxis)
+        ax.set_ylabel(plotstyle.symbol(key) + (" (fraction)" if key == "NC4" else ""))
     axes.flat[0].legend(loc="best")
     acc = axes.flat[5]
     acc.plot(epochs, history["train_acc"], color=plotstyle.PALETTE[0], label="train")
@@ -63,50 +68,53 @@ def draw_history(history: dict, title: str, path: Path) -> list[Path]:
 
 #: how the fixed-ETF runs are shown: name -> (label, fixed classifier?)
 FIXED_ETF_LABELS = {
-    "learned-d128": ("learned, $d = 128$, ReLU", False),
-    "learned-dK": ("learned, $d = K$, ReLU", False),
-    "learned-dK-linear": ("learned, $d = K$, linear", False),
-    "fixed-etf-dK-relu": ("fixed ETF, $d = K$, ReLU", True),
-    "fixed-etf-dK-relu-unrotated": ("fixed ETF ($Q = I$), $d = K$, ReLU", True),
-    "fixed-etf-dK-linear": ("fixed ETF, $d = K$, linear", True),
+    "learned-d128": ("learned\n$d = 128$, ReLU", False),
+    "learned-dK": ("learned\n$d = K$, ReLU", False),
+    "learned-dK-linear": ("learned\n$d = K$, linear", False),
+    "fixed-etf-dK-relu": ("fixed ETF\n$d = K$, ReLU", True),
+    "fixed-etf-dK-relu-unrotated": ("fixed ETF, $Q = I$\n$d = K$, ReLU", True),
+    "fixed-etf-dK-linear": ("fixed ETF\n$d = K$, linear", True),
 }
 
 
 def draw_fixed_etf(result: dict, path: Path) -> list[Path]:
-    """The fixed-ETF comparison (experiments/fixed_etf.py): (a) test accuracy per run
-    (bar: mean over seeds, dots: seeds), (b) trainable parameters; learned classifiers in
-    blue, fixed simplex-ETF classifiers in orange."""
+    """The fixed-ETF comparison (experiments/fixed_etf.py): test accuracy per run (bar:
+    mean over seeds, dots: each seed; learned classifiers blue, fixed simplex-ETF
+    classifiers orange) with each run's trainable parameters at the right."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+    from matplotlib.transforms import blended_transform_factory
+
     runs = result["runs"]
     names = [n for n in FIXED_ETF_LABELS if n in runs] + [n for n in runs
                                                           if n not in FIXED_ETF_LABELS]
-    fig, (acc, par) = plotstyle.figure(2, 1, height=4.6, sharey=True)
+    fig, ax = plotstyle.figure(width=plotstyle.COLUMN_WIDTH, height=3.6)
+    right = blended_transform_factory(ax.transAxes, ax.transData)
     for i, name in enumerate(names):
         label, fixed = FIXED_ETF_LABELS.get(name, (name, "fixed" in name))
         color = plotstyle.OKABE_ITO["orange" if fixed else "blue"]
         tests = [r["test_acc"] for r in runs[name]]
-        acc.barh(i, sum(tests) / len(tests), color=color, height=0.6)
-        acc.plot(tests, [i] * len(tests), "o", color="k", ms=3, mfc="white")
-        par.barh(i, runs[name][0]["trainable_params"] / 1000, color=color, height=0.6)
-    acc.set_yticks(range(len(names)),
-                   [FIXED_ETF_LABELS.get(n, (n, False))[0] for n in names])
-    acc.invert_yaxis()
+        mean = sum(tests) / len(tests)
+        ax.barh(i, mean, color=color, height=0.62)
+        ax.plot(tests, [i] * len(tests), "o", color="k", ms=3.5, mfc="white")
+        ax.text(1.02, i, f"{runs[name][0]['trainable_params'] / 1000:.0f}k",
+                transform=right, va="center", ha="left")
+    ax.text(1.02, -0.75, "params", transform=right, va="center", ha="left")
+    ax.set_yticks(range(len(names)), [FIXED_ETF_LABELS.get(n, (n, False))[0] for n in names])
+    ax.set_ylim(len(names) - 0.5, -1.0)
     low = min(r["test_acc"] for n in names for r in runs[n])
-    acc.set_xlim(max(0.0, math.floor((low - 0.02) * 20) / 20), 1.0)
+    ax.set_xlim(max(0.0, math.floor((low - 0.02) * 20) / 20), 1.0)
+    ax.set_xlabel("test accuracy")
+    ax.set_ylabel("classifier, features")
+    ax.grid(axis="y", visible=False)
+    ax.set_title(r"digits, CE, $K = 10$: fixed ETF vs learned classifier")
     seeds = sorted({r["seed"] for n in names for r in runs[n]})
-    acc.set_xlabel("test accuracy (bar: mean, dots: seeds "
-                   + ", ".join(map(str, seeds)) + ")")
-    acc.set_ylabel("classifier, features")
-    acc.set_title(f"(a) digits, CE, $K = {10}$: accuracy")
-    par.set_xlabel("trainable parameters (thousands)")
-    par.set_ylabel("classifier, features")
-    par.set_title("(b) model size")
-    from matplotlib.patches import Patch
-
-    acc.legend(handles=[Patch(color=plotstyle.OKABE_ITO["blue"], label="learned"),
-                        Patch(color=plotstyle.OKABE_ITO["orange"], label="fixed ETF")],
-               loc="lower left", ncols=2)
-    for ax in (acc, par):
-        ax.grid(axis="y", visible=False)
+    seed_text = f"seed {seeds[0]}" if len(seeds) == 1 else "seeds " + ", ".join(map(str, seeds))
+    ax.legend(handles=[Patch(color=plotstyle.OKABE_ITO["blue"], label="learned"),
+                       Patch(color=plotstyle.OKABE_ITO["orange"], label="fixed ETF"),
+                       Line2D([], [], ls="", marker="o", color="k", mfc="white",
+                              label=seed_text)],
+              loc="upper center", bbox_to_anchor=(0.4, -0.16), ncols=3)
     return plotstyle.save(fig, path)
 
 
@@ -122,6 +130,7 @@ def draw_deep_rfm(rows: list[dict], path: Path) -> list[Path]:
         nc1.plot(layers, [r[key] for r in rows], marker=plotstyle.MARKERS[i],
                  color=plotstyle.PALETTE[i], label=label)
     nc1.set_yscale("log")
+    plotstyle.plain_log_ticks(nc1.yaxis)
     nc1.set_ylabel(plotstyle.symbol("NC1"))
     nc1.set_title(r"(a) $\mathcal{NC}_1 = \mathrm{tr}(\Sigma_W \Sigma_B^+)/K$")
     nc1.legend(loc="lower left")

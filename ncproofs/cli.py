@@ -1,4 +1,4 @@
-"""Command line: ``ncproofs list | derive | verify | metrics`` (docs/architecture.md, "Command line and JSON").
+"""Command line: ``ncproofs list | derive | verify | metrics`` (docs/architecture.md).
 
 Every user error (bad parameter, unknown theorem, unavailable device) is printed as one
 line ``error: ...`` without a traceback, with exit status 2.

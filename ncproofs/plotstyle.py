@@ -134,6 +134,22 @@ def figure(nrows: int = 1, ncols: int = 1, *, width: float = COLUMN_WIDTH,
     return plt.subplots(nrows, ncols, figsize=(width, height), **subplots_kw)
 
 
+def plain_log_ticks(axis) -> None:
+    """Tick labels of a log axis as plain numbers ("0.6", "1e-06") on major and minor
+    ticks: matplotlib's default "6x10^-1" labels crowd a panel whose range is below a
+    decade."""
+    from matplotlib.ticker import FuncFormatter, LogFormatter
+
+    class PlainMinor(LogFormatter):
+        """matplotlib's choice of which minor ticks to label, written plainly."""
+
+        def __call__(self, value, pos=None):
+            return f"{value:g}" if super().__call__(value, pos) else ""
+
+    axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    axis.set_minor_formatter(PlainMinor(labelOnlyBase=False, minor_thresholds=(1, 0.5)))
+
+
 def _texts(fig) -> Iterable[Any]:
     from matplotlib.text import Text
 
@@ -179,4 +195,5 @@ def save(fig, path: str | Path, *, formats: tuple[str, ...] = ("png", "pdf")) ->
 
 
 __all__ = ["COLUMN_WIDTH", "FULL_WIDTH", "MIN_FONT_PT", "OKABE_ITO", "PALETTE", "PNG_DPI",
-           "SEQUENTIAL_CMAP", "SYMBOLS", "apply", "check_figure", "figure", "save", "symbol"]
+           "SEQUENTIAL_CMAP", "SYMBOLS", "apply", "check_figure", "figure", "plain_log_ticks",
+           "save", "symbol"]

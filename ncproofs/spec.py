@@ -277,6 +277,8 @@ class Spec:
         and help; each parameter once, with the range that construction enforces."""
         rows = []
         for f in dataclasses.fields(cls):
+            if f.name in cls.fixed:  # not a parameter of this model (describe_fixed)
+                continue
             m = f.metadata
             if m.get("range_text"):
                 rng = m["range_text"]
@@ -354,6 +356,12 @@ class UFMSpec(ClassCountsSpec):
                 f"lam_b must be 0 when bias=false (got lam_b={_show(self.lam_b)}); "
                 "set bias=true to regularize a bias"
             )
+
+
+def bias_free(reason: str) -> dict[str, tuple[Any, str]]:
+    """``fixed`` entries of a bias-free model: ``bias=false`` and ``lam_b=0`` are accepted
+    (and are the fields' defaults), any other value is an error naming ``reason``."""
+    return {"bias": (False, reason), "lam_b": (Fraction(0), reason)}
 
 
 # --------------------------------------------------------------------------- the sphere

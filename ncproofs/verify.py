@@ -1,6 +1,6 @@
 """The pipeline: spec -> derive -> certify -> solve -> verdict (docs/architecture.md).
 
-``verify`` returns the JSON object of docs/architecture.md ("Command line and JSON"): theorem, params, closed_form,
+``verify`` returns the JSON object of docs/architecture.md: theorem, params, closed_form,
 certificate, numeric, landscape, verdict.  Field names are part of the public contract.
 """
 

@@ -1,4 +1,4 @@
-"""The command line contract (docs/architecture.md, "Command line and JSON"): JSON field names, errors, --all."""
+"""The command line contract (docs/architecture.md): JSON field names, errors, --all."""
 
 from __future__ import annotations
 

@@ -76,6 +76,8 @@ def test_every_theorem_lists_each_parameter_once_with_a_range():
         assert len(names) == len(set(names)), theorem.id
         for name, rng, doc in rows:
             assert rng and rng != "any value", (theorem.id, name)
+            # a field that only takes one value is not a parameter ("fixed", not listed)
+            assert not any(w in doc for w in ("must be", "unused", "ignored")), (theorem.id, name)
             if " | " in rng:
                 assert rng not in doc, (theorem.id, name)
 
@@ -128,3 +130,19 @@ def test_multilabel_m_range_enforced_and_listed():
     for bad in (0, 4):
         with pytest.raises(SpecError, match=r"^m must be"):
             MultiLabelSpec.from_params({**base, "m": bad})
+
+
+@pytest.mark.parametrize("theorem_id", ["dufm-binary", "eufm-relu", "ufm-mse-imbalanced"])
+def test_bias_free_theorems_accept_only_bias_false(theorem_id):
+    from ncproofs.theorems.base import get_theorem
+
+    spec_type = get_theorem(theorem_id).spec_type
+    assert "bias" not in {name for name, _, _ in spec_type.describe()}
+    base = {"K": 2, "n": 2, "d": 2, "lam_W": "0.02", "lam_H": "0.02", "L": 3, "lam_W1": "0.02"}
+    known = {f for f, _, _ in spec_type.describe()}
+    base = {k: v for k, v in base.items() if k in known}
+    assert spec_type.from_params({**base, "bias": "false", "lam_b": "0"}).bias is False
+    with pytest.raises(SpecError, match=r"^bias must be false"):
+        spec_type.from_params({**base, "bias": "true"})
+    with pytest.raises(SpecError, match=r"^lam_b must be 0"):
+        spec_type.from_params({**base, "lam_b": "1e-2"})

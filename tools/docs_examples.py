@@ -100,10 +100,13 @@ def regenerate(path: Path) -> bool:
     return new != text
 
 
-def drift(path: Path) -> list[str]:
-    """Messages for every block of ``path`` whose deterministic lines differ."""
+def drift(path: Path, only: str | None = None) -> list[str]:
+    """Messages for every block of ``path`` (or only the one running ``only``) whose
+    deterministic lines differ from a fresh run."""
     problems = []
     for command, quoted in blocks(path):
+        if only is not None and command != only:
+            continue
         want = deterministic_lines(run_command(command))
         have = deterministic_lines(quoted)
         if want != have:

@@ -50,7 +50,8 @@ from .dual import _charpoly_nonnegative_roots, _round_to_simplex, softmax_column
 from .intervals import arb_entropy, arb_of
 from .upper import interval_data_term
 
-#: largest K for the 2K x 2K SDP handed to cvxpy / checked exactly (sizes measured in docs/benchmarks.md)
+#: largest K for the 2K x 2K SDP handed to cvxpy / checked exactly (sizes measured in
+#: docs/benchmarks.md)
 MAX_GRAM_K = 30
 
 

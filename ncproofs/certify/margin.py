@@ -11,8 +11,8 @@ Lower bounds: the margin of an explicit code, evaluated in interval arithmetic a
 Upper bounds (each a theorem, proved in the docstring of the function):
 
 * :func:`gram_margin_upper` -- the PSD-Gram SDP relaxation (rank dropped) and its exact
-  dual: rho <= K/(K-1) for every d.  It forgets d (docs/known_results.md, "Pitfalls"), so it is tight
-  only when K <= d + 1 (simplex).
+  dual: rho <= K/(K-1) for every d.  It forgets d (docs/known_results.md, "Pitfalls"), so
+  it is tight only when K <= d + 1 (simplex).
 * :func:`radon_margin_upper` -- knows d: for K >= d + 2, rho <= 2 (1 - 1/floor((d+2)/2))
   (Radon partition argument).  It equals 1 for d = 2, 3.
 * :func:`polygon_margin_upper` -- d = 2: rho <= 1 - cos(2 pi/K) for K >= 4.

@@ -29,7 +29,8 @@ import numpy as np
 from ..losses import Loss
 from ..spec import SpecError
 
-#: the largest K for which we hand the 2K x 2K PSD cone to a solver (docs/benchmarks.md, "Measured facts":
+#: the largest K for which we hand the 2K x 2K PSD cone to a solver (docs/benchmarks.md,
+#: "Measured facts":
 #: K = 50 costs Clarabel 27 s and 1.4 GB; K = 100 exhausts memory).
 MAX_RELAXATION_K = 60
 

@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any
+from typing import Any, ClassVar
 
 import flint
 import numpy as np
@@ -32,7 +32,7 @@ from ..certify.power_scalar import PowerScalar
 from ..certify.provenance import FROBENIUS_RELU
 from ..losses import Loss, get_loss
 from ..solve.deep import solve_deep
-from ..spec import SpecError, param
+from ..spec import SpecError, bias_free, param
 from .base import ExplicitPoint
 from .deep_linear_mse import DeepLinearSpec
 
@@ -159,6 +159,9 @@ class DUFMSpec(DeepLinearSpec):
 
     L: int = param("int", lower=2, doc="number of weight matrices (ReLU after all but W_L)")
     bias: bool = param("bool", False, doc="must be false: the deep UFM is bias-free")
+
+    fixed: ClassVar[Mapping[str, tuple[Any, str]]] = bias_free(
+        "the deep UFM of Súkeník et al. is bias-free")
 
     def _check(self) -> None:
         super()._check()

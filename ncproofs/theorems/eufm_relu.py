@@ -44,6 +44,7 @@ Certificate.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from fractions import Fraction
 from typing import Any, ClassVar
 
@@ -61,7 +62,7 @@ from ..certify.provenance import (
 )
 from ..derive.reduction import DerivationStep
 from ..losses import get_loss
-from ..spec import SpecError, UFMSpec, param
+from ..spec import SpecError, UFMSpec, bias_free, param
 from ._deep_relu import DeepPoint, arb_to_sympy, deep_solve, explicit_deep_point, rigorous_value
 from .base import ClosedForm, ExplicitPoint, NumericResult, Theorem, register
 
@@ -78,6 +79,8 @@ class EUFMSpec(UFMSpec):
     bias: bool = param("bool", False, doc="must be false: the extended model has no bias")
 
     aliases: ClassVar[dict[str, str]] = {"lam_W2": "lam_W"}
+    fixed: ClassVar[Mapping[str, tuple[Any, str]]] = bias_free(
+        "Tirer & Bruna's extended model is bias-free")
 
     def _check(self) -> None:
         super()._check()

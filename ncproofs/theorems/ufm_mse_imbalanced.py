@@ -30,7 +30,8 @@ x_k, by von Neumann's trace inequality) and is reported uncertified with status
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 import flint
 import numpy as np
@@ -40,7 +41,7 @@ from ..certify.certificate import NOT_APPLICABLE, Certificate
 from ..certify.intervals import sympy_to_arb
 from ..certify.structure import ClaimedLogits
 from ..derive.reduction import DerivationStep
-from ..spec import SpecError, UFMSpec, param
+from ..spec import SpecError, UFMSpec, bias_free, param
 from ._plain import PlainUFMTheorem, factor_point
 from .base import ClosedForm, register
 from .ufm_mse import MSE_ASSUMPTIONS, certify_mse
@@ -51,6 +52,9 @@ class ImbalancedMSESpec(UFMSpec):
     """Bias-free model; ``n`` is a comma list n_1,...,n_K (an int means balanced)."""
 
     bias: bool = param("bool", False, doc="must be false (the theorem is bias-free)")
+
+    fixed: ClassVar[Mapping[str, tuple[Any, str]]] = bias_free(
+        "Dang et al.'s theorem is bias-free; use ufm-mse for a bias with balanced classes")
 
     def _check(self) -> None:
         super()._check()
