@@ -164,6 +164,7 @@ class Trace:
         self.f_star, self.max_seconds, self.max_steps = f_star, max_seconds, max_steps
         self.start = time.perf_counter()
         self.hit: dict[float, float | None] = dict.fromkeys(GAPS)
+        self.hit_steps: dict[float, int | None] = dict.fromkeys(GAPS)
         self.gap, self.steps, self.evals = math.inf, 0, 0
 
     def record(self, value: float, steps: int | None = None) -> bool:
@@ -175,7 +176,7 @@ class Trace:
         self.gap = value - self.f_star
         for gap, seen in self.hit.items():
             if seen is None and self.gap <= gap:
-                self.hit[gap] = now
+                self.hit[gap], self.hit_steps[gap] = now, self.steps
         return (self.hit[min(GAPS)] is not None or not math.isfinite(value)
                 or now > self.max_seconds
                 or (self.max_steps is not None and self.steps >= self.max_steps))
@@ -449,9 +450,18 @@ def measure(problem: Problem, seed: int, budget_s: float, pilot_steps: int,
             else:
                 extra = run_ours(problem, init, trace)
             seconds = trace.seconds
-        results[name] = {"hit": dict(trace.hit), "seconds": seconds, "gap": trace.gap,
+        results[name] = {"hit": dict(trace.hit), "hit_steps": dict(trace.hit_steps),
+                         "seconds": seconds, "gap": trace.gap,
                          "steps": trace.steps, "MB": mem["MB"], "threads": nthreads,
                          **extra}
+    authors, recipe = results.get("authors", {}), results.get("recipe", {})
+    if "hit" in authors and "hit_steps" in recipe and authors["steps"] > 0:
+        # their loop is the recipe (same optimizer, lr, momentum, problem): estimate their
+        # time to each gap as their seconds per iteration x the recipe's iterations
+        per_step = authors["seconds"] / authors["steps"]
+        authors["estimate"] = {g: None if recipe["hit_steps"][g] is None or
+                               authors["hit"][g] is not None
+                               else per_step * recipe["hit_steps"][g] for g in GAPS}
     return Row(problem, results)
 
 
@@ -497,6 +507,14 @@ def table(rows: list[Row]) -> str:
                 continue
             ratios = ("" if name == "ours" else fmt_ratio(r, ours, GAPS[0]),
                       "" if name == "ours" else fmt_ratio(r, ours, GAPS[1]))
+            if r.get("estimate") and any(v is not None for v in r["estimate"].values()):
+                est = r["estimate"]
+                r = {**r, "note": r["note"] + "; est. at its s/it x the recipe's iterations: "
+                     + ", ".join(f"{g:.0e}: {v:.3g} s" for g, v in est.items()
+                                 if v is not None)
+                     + " (ratio " + ", ".join(
+                         f"{v / ours['hit'][g]:.3g}x" for g, v in est.items()
+                         if v is not None and ours["hit"][g]) + ")"}
             lines.append(
                 f"| {head} | {name} | {fmt_time(r, GAPS[0])} | {fmt_time(r, GAPS[1])} | "
                 f"{r['gap']:.1e} | {r['steps']} | {r['MB']:.1f} | {r['note']}, "
@@ -653,7 +671,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--quick", action="store_true", help="fewer problems, short budgets")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--budget", type=float, default=None,
-                    help="seconds per method and problem (default 2.5 quick, 40 full)")
+                    help="seconds per method and problem (default 1.5 quick, 15 full)")
     ap.add_argument("--authors-dir", type=Path, default=default_authors_dir(),
                     help="where fetch_authors.sh put the authors' code "
                          "(env NCPROOFS_AUTHORS_DIR; default benchmarks/_authors)")
@@ -664,8 +682,8 @@ def main(argv: list[str] | None = None) -> None:
                     help="write the tables between the markers in docs/benchmarks.md and the "
                          "figure to docs/figures/")
     args = ap.parse_args(argv)
-    budget = args.budget if args.budget is not None else (2.5 if args.quick else 40.0)
-    pilot_steps = 300 if args.quick else 1000
+    budget = args.budget if args.budget is not None else (1.5 if args.quick else 15.0)
+    pilot_steps = 200 if args.quick else 1000
     t_start = time.perf_counter()
     load_before = os.getloadavg()
     dang_present = (args.authors_dir / "dang").exists()

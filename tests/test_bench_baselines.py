@@ -30,7 +30,7 @@ def _load_bench():
 
 bench = _load_bench()
 
-TINY_CE = {"K": 3, "n": 4, "d": 3, "lam_W": "5e-3", "lam_H": "5e-3", "bias": "false"}
+TINY_CE = {"K": 3, "n": 4, "d": 3, "lam_W": "5e-2", "lam_H": "5e-2", "bias": "false"}
 
 
 @pytest.mark.parametrize("theorem,params,loss", [
