@@ -20,6 +20,7 @@ import pytest
 import sympy as sp
 
 from ncproofs.certify.dual import CEDual, softmax_columns
+from ncproofs.certify.frames import FramePoint
 from ncproofs.certify.intervals import isqrt_fraction_below
 from ncproofs.theorems import get_theorem
 from ncproofs.theorems.ufm_ce import etf_closed_form
@@ -156,6 +157,10 @@ def test_relaxation_value_is_reported_not_trusted():
 
 
 def _scaled_point(closed, factor_W=1.0, factor_H=1.0):
+    if isinstance(closed.point, FramePoint):  # stored by structure: scale its exact scales
+        point = dataclasses.replace(closed.point, alpha=closed.point.alpha * factor_W,
+                                    beta=closed.point.beta * factor_H)
+        return dataclasses.replace(closed, point=point)
     point = dataclasses.replace(closed.point, arrays=dict(closed.point.arrays))
     point.arrays["W"] = point.arrays["W"] * factor_W
     point.arrays["H"] = point.arrays["H"] * factor_H
@@ -184,9 +189,12 @@ def test_mutation_wrong_etf_scale_not_certified():
     a, alpha = closed.minimizer["a"], closed.minimizer["alpha"]
     ratio = math.sqrt(float(s.lam_H) / (s.n[0] * float(s.lam_W)))  # wrong: inverted
     alpha_wrong = math.sqrt(a / ratio)
-    point = dataclasses.replace(closed.point, arrays=dict(closed.point.arrays))
-    point.arrays["W"] = point.arrays["W"] / alpha * alpha_wrong
-    point.arrays["H"] = point.arrays["W"].T * ratio
+    if isinstance(closed.point, FramePoint):  # W = alpha_wrong P, H = ratio W^T
+        point = dataclasses.replace(closed.point, alpha=alpha_wrong, beta=alpha_wrong * ratio)
+    else:
+        point = dataclasses.replace(closed.point, arrays=dict(closed.point.arrays))
+        point.arrays["W"] = point.arrays["W"] / alpha * alpha_wrong
+        point.arrays["H"] = point.arrays["W"].T * ratio
     cert = TH.certify(s, dataclasses.replace(closed, point=point))
     assert cert.status != "certified"
 

@@ -47,7 +47,9 @@ class FramePoint:
     beta: float
     bias: float | None  # c, or None for a model without a bias
     counts: tuple[int, ...]
-    _dense: dict[str, np.ndarray] | None = field(default=None, repr=False)
+    #: the dense arrays, once asked for (not an init field: dataclasses.replace of a
+    #: mutated point must not carry the old arrays along)
+    _dense: dict[str, np.ndarray] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.frame not in FRAMES:
