@@ -17,7 +17,7 @@ import math
 
 from ncproofs.report import latex_table, summary_table
 from ncproofs.theorems import get_theorem
-from ncproofs.verify import verify
+from ncproofs.pipeline import verify
 
 N_PER_CLASS = 5
 

@@ -29,7 +29,7 @@ import sympy as sp
 from ncproofs.report import summary_table
 from ncproofs.theorems import get_theorem
 from ncproofs.theorems.ufm_mse import balanced_mse_solution
-from ncproofs.verify import verify
+from ncproofs.pipeline import verify
 
 CASES = {
     "ufm-mse": [

@@ -114,7 +114,7 @@ def test_numeric_point_refutes_only_when_verified_in_intervals():
 
     from ncproofs.certify.certificate import Certificate
     from ncproofs.theorems.base import ClosedForm
-    from ncproofs.verify import make_verdict
+    from ncproofs.pipeline import make_verdict
 
     closed = ClosedForm(objective=sp.Rational(1, 2), regime="claimed")
     cert = Certificate(method="m", status="inconclusive", rigorous=False)

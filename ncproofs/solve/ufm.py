@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
+from .._lazy import torch
 from ..losses import Loss
 from ..spec import UFMSpec
 from .lbfgs import MultiStartResult, minimize_multistart, resolve_device

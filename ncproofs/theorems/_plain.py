@@ -7,8 +7,8 @@ from typing import Any
 
 import flint
 import numpy as np
-import torch
 
+from .._lazy import torch
 from ..certify.upper import interval_objective
 from ..losses import Loss, get_loss
 from ..solve.landscape import min_curvature

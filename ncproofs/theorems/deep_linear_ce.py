@@ -47,9 +47,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
 from fractions import Fraction
-from pathlib import Path
 from typing import Any
 
 import flint
@@ -74,6 +72,7 @@ from ..certify.intervals import arb_of
 from ..derive.reduction import DerivationStep
 from ..geometry import helmert_basis
 from ..losses import get_loss
+from ..outputs import save_npz
 from ..solve.deep import layer_metrics, layer_summary, solve_deep
 from ..spec import SpecError, UFMSpec
 from .base import ClosedForm, ExplicitPoint, NumericResult, Theorem, register
@@ -203,11 +202,6 @@ def etf_point(spec: DeepLinearSpec, a: float) -> ExplicitPoint:
         Ws, G = balanced_factorization(M, [float(spec.lam_W)] * L, float(spec.lam_H), spec.d)
     arrays = {f"W{l}": W for l, W in enumerate(Ws, start=1)} | {"H": G / math.sqrt(n)}
     return ExplicitPoint(arrays=arrays, labels=tuple(range(K)), counts=spec.n)
-
-
-def output_dir() -> Path:
-    """Where refuting points are saved: $NCPROOFS_OUT or ./out/refutations."""
-    return Path(os.environ.get("NCPROOFS_OUT", "out")) / "refutations"
 
 
 @register
@@ -360,17 +354,14 @@ class DeepLinearCE(Theorem):
         return cert
 
     def _save(self, spec: DeepLinearSpec, point: dict[str, np.ndarray], layers: list,
-              value: flint.arb, candidate: flint.arb) -> Path:
-        out = output_dir()
-        out.mkdir(parents=True, exist_ok=True)
+              value: flint.arb, candidate: flint.arb) -> str:
+        """The refuting point as npz in the user's --save-dir (path), else NOT_SAVED."""
         n = spec.n[0]
         name = (f"deep-linear-ce_K{spec.K}_n{n}_d{spec.d}_L{spec.L}_lamW{float(spec.lam_W):g}"
                 f"_lamH{float(spec.lam_H):g}.npz")
-        path = out / name
-        np.savez(path, **point, labels=np.arange(spec.K), counts=np.array(spec.n),
-                 value_upper=upper_end(value), candidate=float(candidate.mid()),
-                 ranks=np.array([e["rank"] for e in layers]))
-        return path
+        return save_npz(name, **point, labels=np.arange(spec.K), counts=np.array(spec.n),
+                        value_upper=upper_end(value), candidate=float(candidate.mid()),
+                        ranks=np.array([e["rank"] for e in layers]))
 
     def solve(self, spec: UFMSpec, *, device: str = "auto", starts: int = 8,
               seed: int = 0) -> NumericResult:

@@ -55,17 +55,17 @@ beat; no rigorous lower bound for the ReLU model is known to us).
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, ClassVar
 
 import flint
 import numpy as np
 import sympy as sp
-import torch
 
+from .._lazy import torch
 from ..certify.certificate import NOT_APPLICABLE, REFUTED, Certificate, decide, upper_end
 from ..derive.reduction import DerivationStep
 from ..losses import get_loss
+from ..outputs import save_npz
 from ..solve.deep import layer_metrics, random_init, solve_deep
 from ..spec import UFMSpec
 from ._deep_relu import (
@@ -78,7 +78,6 @@ from ._deep_relu import (
     rigorous_value,
 )
 from .base import ClosedForm, ExplicitPoint, NumericResult, Theorem, register
-from .deep_linear_ce import output_dir
 from .dufm_binary import _claim
 
 #: The search (module docstring): active starts at the target weight decay, active starts
@@ -359,15 +358,13 @@ class LowRankDeepUFM(Theorem):
         return cert
 
     def _save(self, spec: DUFMSpec, point: dict[str, np.ndarray], ranks: list[int],
-              value: flint.arb, candidate: float) -> Path:
-        out = output_dir()
-        out.mkdir(parents=True, exist_ok=True)
-        path = out / (f"dufm-lowrank_K{spec.K}_n{spec.n[0]}_d{spec.d}_L{spec.L}"
-                      f"_lamW{float(spec.lam_W):g}_lamH{float(spec.lam_H):g}.npz")
-        np.savez(path, **point, labels=np.repeat(np.arange(spec.K), spec.n[0]),
-                 value_upper=upper_end(value), candidate=candidate,
-                 ranks=np.array(ranks))
-        return path
+              value: flint.arb, candidate: float) -> str:
+        """The refuting point as npz in the user's --save-dir (path), else NOT_SAVED."""
+        name = (f"dufm-lowrank_K{spec.K}_n{spec.n[0]}_d{spec.d}_L{spec.L}"
+                f"_lamW{float(spec.lam_W):g}_lamH{float(spec.lam_H):g}.npz")
+        return save_npz(name, **point, labels=np.repeat(np.arange(spec.K), spec.n[0]),
+                        value_upper=upper_end(value), candidate=candidate,
+                        ranks=np.array(ranks))
 
     # ------------------------------------------------------------------ numeric
 
