@@ -133,6 +133,7 @@ def theorem_info(theorem: Any) -> TheoremInfo:
 def parameter_rows(spec_type: Any) -> list[tuple[str, str, str, Any, bool]]:
     """(name, range, doc, default, required) of every field of a spec class."""
     import dataclasses
+    import re
 
     fields = {f.name: f for f in dataclasses.fields(spec_type)}
     rows = []
@@ -140,8 +141,11 @@ def parameter_rows(spec_type: Any) -> list[tuple[str, str, str, Any, bool]]:
         field = fields.get(name)
         required = field is not None and field.default is dataclasses.MISSING
         default = None if required or field is None else field.default
-        if hasattr(default, "denominator") and not isinstance(default, (bool, int)):
-            default = float(default)
+        if isinstance(default, bool):
+            pass
+        elif hasattr(default, "denominator"):
+            default = int(default) if default.denominator == 1 else float(default)
+        doc = re.sub(r"\s*\(default [^)]*\)$", "", doc)  # the default has its own column
         rows.append((name, rng, doc, default, required))
     return rows
 

@@ -30,7 +30,7 @@ ARB_OPS_PER_SECOND = 1e8
 #: each logit column): measured 1.6e6 per second
 ARB_ENTRIES_PER_SECOND = 5e5
 #: float64 flops per second a CPU core sustains in torch's matrix products (conservative)
-CPU_FLOPS = 5e9
+CPU_FLOPS = 1e10
 #: a GPU's float64 rate, for --device cuda (conservative for an A100/H100-class card)
 GPU_FLOPS = 5e12
 
@@ -147,7 +147,7 @@ def interval_product_estimate(K: int, d: int, m: int, layers: int = 1) -> StageE
 
 
 def lbfgs_estimate(parameters: int, activations: int, flops_per_eval: float, *,
-                   history: int = 50, evaluations: int = 1000,
+                   history: int = 50, evaluations: int = 300,
                    device: str = "cpu") -> StageEstimate:
     """Batched L-BFGS: 2 x history vectors of all parameters, parameters + gradients,
     and about four copies of the activations (forward values and their gradients)."""

@@ -240,15 +240,21 @@ class UFMSpec:
         """
         names = {f.name: f for f in dataclasses.fields(cls)}
         values: dict[str, Any] = {}
+        unknown = []
         for key, value in params.items():
             name = cls.aliases.get(key, key)
             if name not in names:
-                allowed = ", ".join(names)
-                raise SpecError(f"unknown parameter {key!r}; allowed: {allowed}")
+                unknown.append(repr(key))
             values[name] = value
-        for name, field in names.items():
-            if name not in values and field.default is dataclasses.MISSING:
-                raise SpecError(f"missing parameter {name} ({field.metadata.get('doc', '')})")
+        if unknown:
+            allowed = ", ".join(names)
+            plural = "s" if len(unknown) > 1 else ""
+            raise SpecError(f"unknown parameter{plural} {', '.join(unknown)}; allowed: {allowed}")
+        missing = [f"{name} ({field.metadata.get('doc', '')})" for name, field in names.items()
+                   if name not in values and field.default is dataclasses.MISSING]
+        if missing:  # all at once: one run of the command shows everything to add
+            plural = "s" if len(missing) > 1 else ""
+            raise SpecError(f"missing parameter{plural} {'; '.join(missing)}")
         # K first so that n can be checked against it.
         try:
             return cls(**values)

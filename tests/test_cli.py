@@ -88,7 +88,7 @@ def test_verify_all_runs_every_default_case(capsys):
 
 def test_verify_all_reports_a_failing_case_instead_of_aborting(monkeypatch):
     """One theorem raising must not hide the other cases (it becomes an error row)."""
-    from ncproofs import verify as verify_module
+    from ncproofs import pipeline as verify_module
     from ncproofs.theorems import get_theorem
 
     theorem = get_theorem("ufm-ce")
