@@ -109,7 +109,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
             interrupted = False
             with progress_mod.Progress(show=show, total=count_default_cases(),
                                        desc="verify --all") as bar:
-                cases = iter_verify_all(progress=bar.stage, **options)
+                cases = iter_verify_all(on_case=bar.case, progress=bar.stage, **options)
                 try:
                     for report in cases:
                         report["ok"] = meets_expectation(report)

@@ -243,12 +243,15 @@ def _no_memory_error(stage: str, sizes: str, run: Callable[[], Any]) -> Any:
                         f"{WAY_OUT[stage]}") from None
 
 
-def iter_verify_all(**kwargs: Any) -> Iterator[Report]:
+def iter_verify_all(on_case: Callable[[str], None] | None = None,
+                    **kwargs: Any) -> Iterator[Report]:
     """Every registered theorem on its default cases, one report at a time (each with
     ``expected``, the status the case should get); a failing case yields an error report
-    instead of stopping the run."""
+    instead of stopping the run.  ``on_case(label)`` is called as each case starts."""
     for theorem_id, theorem in sorted(load_all().items()):
         for case in theorem.default_cases:
+            if on_case is not None:
+                on_case(theorem_id)
             try:
                 report = verify(theorem_id, case["params"], **kwargs)
             except Exception as exc:  # noqa: BLE001 - one failing case must not hide the rest

@@ -130,7 +130,8 @@ def test_bad_points_are_one_line_errors(tmp_path, capsys, change, message):
 def test_parameters_that_contradict_the_point(tmp_path, capsys):
     path = tmp_path / "point.npz"
     np.savez(path, **optimum_point())
-    proc = run_cli(capsys, "ufm-mse", str(path), "-p", "lam_W=3e-3", "-p", "lam_H=7e-3", "-p", "K=5")
+    proc = run_cli(capsys, "ufm-mse", str(path), "-p", "lam_W=3e-3", "-p", "lam_H=7e-3",
+                   "-p", "K=5")
     assert proc.returncode == 2 and "K = 5 but the point has K = 4" in proc.stderr
     proc = run_cli(capsys, "ufm-mse", str(tmp_path / "missing.npz"), "-p", "lam_W=1")
     assert proc.returncode == 2 and "no such file" in proc.stderr

@@ -113,8 +113,8 @@ def test_numeric_point_refutes_only_when_verified_in_intervals():
     import sympy as sp
 
     from ncproofs.certify.certificate import Certificate
-    from ncproofs.theorems.base import ClosedForm
     from ncproofs.pipeline import make_verdict
+    from ncproofs.theorems.base import ClosedForm
 
     closed = ClosedForm(objective=sp.Rational(1, 2), regime="claimed")
     cert = Certificate(method="m", status="inconclusive", rigorous=False)
