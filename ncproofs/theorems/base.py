@@ -164,9 +164,14 @@ class Theorem:
         per_start = K * d + d * N + K + hidden * d * d
         activations = K * N + hidden * d * N
         flops = 6.0 * (K * d * N + hidden * d * d * N)
+        if closed is not None and closed.point is None:
+            # no explicit point of the stated d: no interval upper bound is computed
+            certify = StageEstimate(bytes=0, seconds=0, what="no explicit point")
+        else:
+            certify = interval_product_estimate(K, d, columns, hidden)
         return {
             "derive": dense_point_estimate(2 * K * d + hidden * d * d),
-            "certify": interval_product_estimate(K, d, columns, hidden),
+            "certify": certify,
             "solve": lbfgs_estimate(starts * per_start, starts * activations,
                                     starts * flops, device=device),
             "landscape": hessian_estimate(per_start, activations, flops, device=device),
