@@ -83,10 +83,15 @@ def verify(
 
     if starts < 1:
         raise SpecError(f"starts must be >= 1, got {starts}")
-    return run_pipeline(theorem_id, _merge(params, parameters), device=device, starts=starts,
-                        seed=solve_seed, solve=solve, landscape=landscape,
-                        save_dir=None if save_dir is None else os.fspath(save_dir),
-                        limits=limits)
+    try:
+        return run_pipeline(theorem_id, _merge(params, parameters), device=device,
+                            starts=starts, seed=solve_seed, solve=solve, landscape=landscape,
+                            save_dir=None if save_dir is None else os.fspath(save_dir),
+                            limits=limits)
+    except SpecError as exc:
+        if str(exc).startswith("unknown parameter 'seed'"):
+            raise SpecError(f"{exc} (the seed of the random starts is solve_seed=)") from None
+        raise
 
 
 def verify_all(*, device: str = "auto", starts: int = 8, solve: bool = True,
