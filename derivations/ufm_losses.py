@@ -26,10 +26,10 @@ import os
 import numpy as np
 import sympy as sp
 
+from ncproofs.pipeline import verify
 from ncproofs.report import summary_table
 from ncproofs.theorems import get_theorem
 from ncproofs.theorems.ufm_mse import balanced_mse_solution
-from ncproofs.pipeline import verify
 
 CASES = {
     "ufm-mse": [
