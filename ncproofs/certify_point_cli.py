@@ -9,7 +9,9 @@ determines (K, n, d, L) may be left out; given ones are checked against the arra
 Reported (all from :func:`certify_point`):
 
 * ``value_lower_bound``, ``value_upper_bound``: an interval-arithmetic enclosure of
-  f(point), the theorem's own objective evaluated at exactly these float64 numbers;
+  f(point), the theorem's own objective evaluated at exactly these float64 numbers (for
+  the normalized-feature models, sphere-*, at the exactly normalized rows of W and
+  columns of H, i.e. the point projected onto the constraint set);
 * ``optimum``: the certificate of the theorem at these parameters (status, rigorous lower
   and upper bounds on f*);
 * ``gap_to_optimum`` = value_upper_bound - (lower bound on f*): a rigorous upper bound on
@@ -195,7 +197,7 @@ def certify_point(theorem_id: str, point: Mapping[str, Any] | str | os.PathLike[
     except NotImplementedError:
         raise SpecError(f"theorem {theorem.id} cannot evaluate a given point (it has no "
                         "interval objective for explicit points)") from None
-    except (KeyError, IndexError, ValueError) as exc:
+    except (KeyError, IndexError, ValueError, TypeError) as exc:
         raise SpecError(f"theorem {theorem.id} cannot evaluate this point: "
                         f"{type(exc).__name__}: {exc}") from None
     value_lower, value_upper = lower_end(value), upper_end(value)
