@@ -43,7 +43,8 @@ run stage by stage, stopping at the first stage whose best float value is below 
 All solves are batched L-BFGS (``ncproofs.solve.deep.solve_deep``, features "full").  The
 best point is evaluated in interval arithmetic (``certify/deep.py``).  If its upper
 end is below the DNC candidate's lower end (by more than the relative tolerance 1e-9), the
-status is ``refuted``: the point is saved as npz (path in ``details.saved_point``) with its
+status is ``refuted``: the point is saved as npz into the user's --save-dir (path in
+``details.saved_point``; without a folder nothing is written) with its
 rank and singular values per layer and the improvement in percent.
 
 Certified.  A rigorous lower bound for the ReLU model at any point and any d (the Frobenius
