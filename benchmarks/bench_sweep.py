@@ -26,8 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from ncproofs.pipeline import verify
 from ncproofs.sweeps import expand_grid, normalize_grid, run_sweep, warm_worker
-from ncproofs.verify import verify
 
 THEOREMS = ("ufm-ce", "ufm-mse")
 FIXED = {"n": 1, "d": 6}

@@ -15,9 +15,9 @@ from __future__ import annotations
 import argparse
 import math
 
+from ncproofs.pipeline import verify
 from ncproofs.report import latex_table, summary_table
 from ncproofs.theorems import get_theorem
-from ncproofs.verify import verify
 
 N_PER_CLASS = 5
 

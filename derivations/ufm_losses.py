@@ -29,10 +29,10 @@ import numpy as np
 import sympy as sp
 
 from ncproofs import plotstyle
+from ncproofs.pipeline import verify
 from ncproofs.report import summary_table
 from ncproofs.theorems import get_theorem
 from ncproofs.theorems.ufm_mse import balanced_mse_solution
-from ncproofs.verify import verify
 
 CASES = {
     "ufm-mse": [

@@ -17,7 +17,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from ncproofs.verify import verify
+from ncproofs.pipeline import verify
 
 PARAMS = {"K": 4, "n": 3, "d": 5, "lam_W": "3e-3", "lam_H": "7e-3", "lam_b": "1e-2"}
 

@@ -1,12 +1,21 @@
 """ncproofs: derive, certify and numerically check the global optima of
 unconstrained-feature models of neural collapse.
 
-Engines: :mod:`ncproofs.derive` (SymPy), :mod:`ncproofs.certify` (cvxpy + rigorous
-checks), :mod:`ncproofs.solve` (PyTorch).  Theorems: :mod:`ncproofs.theorems`.
+Python API (docs/api/index.md): :func:`verify`, :func:`verify_all`, :func:`derive`,
+:func:`theorems`, :func:`certify_point`, :func:`nc_metrics`, :func:`sweep`.  Engines:
+:mod:`ncproofs.derive` (SymPy), :mod:`ncproofs.certify` (cvxpy + rigorous checks),
+:mod:`ncproofs.solve` (PyTorch).  Theorems: :mod:`ncproofs.theorems`.
+
+Importing the package loads neither torch nor cvxpy; they are imported when a numeric
+solve, a metric or a relaxation first needs them.
 """
+
+from typing import Any
 
 import flint as _flint
 
+from .api import certify_point, derive, load_theorem_module, theorems, verify, verify_all
+from .results import Derivation, ParameterInfo, PointReport, Report, TheoremInfo
 from .spec import SpecError, UFMSpec
 
 # Interval evaluations use 128-bit balls: with 53 bits, log-sum-exp minus the true logit
@@ -14,18 +23,41 @@ from .spec import SpecError, UFMSpec
 # optimum (weight decay 1e-12, f* ~ 1e-11) survives.  It costs no measurable time.
 _flint.ctx.prec = max(_flint.ctx.prec, 128)
 
+# ``ncproofs.theorems`` is also the subpackage of theorem modules; the package is callable
+# (ncproofs/theorems/__init__.py), so both ``ncproofs.theorems()`` and
+# ``ncproofs.theorems.base`` work whichever was touched first.
+list_theorems = theorems
+
 __version__ = "0.1.0"
-__all__ = ["SpecError", "UFMSpec", "__version__", "sweep", "verify"]
+__all__ = [
+    "Derivation",
+    "ParameterInfo",
+    "PointReport",
+    "Report",
+    "SpecError",
+    "TheoremInfo",
+    "UFMSpec",
+    "__version__",
+    "certify_point",
+    "derive",
+    "list_theorems",
+    "load_theorem_module",
+    "nc_metrics",
+    "sweep",
+    "theorems",
+    "verify",
+    "verify_all",
+]
 
 
-def verify(theorem_id: str, params: dict, **kwargs):
-    """Run the pipeline for one theorem (see :func:`ncproofs.verify.verify`)."""
-    from .verify import verify as _verify
+def nc_metrics(*args: Any, **kwargs: Any) -> dict[str, float]:
+    """NC1-NC4 of features (see :func:`ncproofs.metrics.nc_metrics`, same arguments)."""
+    from .metrics import nc_metrics as compute
 
-    return _verify(theorem_id, params, **kwargs)
+    return compute(*args, **kwargs)
 
 
-def sweep(theorem_id: str, grid: dict, params: dict | None = None, **kwargs):
+def sweep(theorem_id: str, grid: dict, params: dict | None = None, **kwargs: Any) -> Any:
     """Verify on every cell of a parameter grid with Dask; a pandas DataFrame, one row per
     cell (see :func:`ncproofs.sweeps.sweep`)."""
     from .sweeps import sweep as _sweep

@@ -20,8 +20,8 @@ from typing import Any
 
 import flint
 import sympy as sp
-import torch
 
+from ._lazy import torch
 from .spec import SpecError
 
 

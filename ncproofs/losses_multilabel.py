@@ -23,8 +23,8 @@ from itertools import combinations
 
 import flint
 import sympy as sp
-import torch
 
+from ._lazy import torch
 from .losses import Loss, arb_logsumexp, register_loss
 from .spec import SpecError
 

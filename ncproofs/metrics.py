@@ -49,7 +49,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
-import torch
+
+from ._lazy import torch
 
 __all__ = [
     "METRIC_KEYS",
@@ -63,10 +64,9 @@ __all__ = [
 
 METRIC_KEYS: tuple[str, ...] = ("NC1", "NC1_cdnv", "NC2_W", "NC2_M", "NC3", "NC4", "bias")
 
-ArrayLike = np.ndarray | torch.Tensor
+#: a numpy array or a torch tensor (a string alias: torch is imported on first use)
+ArrayLike = "np.ndarray | torch.Tensor"
 Target = str | np.ndarray
-
-_DTYPE = torch.float64
 
 
 # --------------------------------------------------------------------------------------
@@ -84,12 +84,10 @@ def _as_tensor(x: Any, name: str, device: torch.device, dtype: torch.dtype) -> t
         t = torch.from_numpy(np.ascontiguousarray(arr))
     else:
         raise TypeError(f"{name}: expected a numpy array or torch tensor, got {type(x).__name__}")
-    if not (t.is_floating_point() or t.dtype in _INT_DTYPES or t.dtype == torch.bool):
+    int_dtypes = (torch.int8, torch.int16, torch.int32, torch.int64, torch.uint8)
+    if not (t.is_floating_point() or t.dtype in int_dtypes or t.dtype == torch.bool):
         raise TypeError(f"{name}: expected real numbers, got dtype {t.dtype}")
     return t.to(device=device, dtype=dtype)
-
-
-_INT_DTYPES = (torch.int8, torch.int16, torch.int32, torch.int64, torch.uint8)
 
 
 def _raw_features(H: Any) -> torch.Tensor:
@@ -229,13 +227,14 @@ class NCAccumulator:
         target: Target = "etf",
         center_means: bool | None = None,
         device: str | torch.device | None = None,
-        dtype: torch.dtype = _DTYPE,
+        dtype: torch.dtype | None = None,
         rcond: float | None = None,
     ) -> None:
         if isinstance(K, bool) or not isinstance(K, (int, np.integer)) or K < 2:
             raise ValueError(f"K: expected an integer >= 2, got {K!r}")
         self.K = int(K)
         self.device = torch.device(device) if device is not None else torch.device("cpu")
+        dtype = torch.float64 if dtype is None else dtype
         self.dtype = dtype
         self.target = target_gram(target, self.K)
         self.target_spec: Target = target

@@ -218,20 +218,26 @@ class Spec:
         names = {f.name: f for f in dataclasses.fields(cls)}
         values: dict[str, Any] = {}
         typed_as: dict[str, str] = {}  # field -> the alias the user typed
+        unknown = []
         for key, value in params.items():
             if key in cls.fixed:
                 cls._check_fixed(key, value)
                 continue
             name = cls.aliases.get(key, key)
             if name not in names:
-                allowed = ", ".join(names)
-                raise SpecError(f"unknown parameter {key!r}; allowed: {allowed}")
+                unknown.append(repr(key))
             values[name] = value
             if name != key:
                 typed_as[name] = key
-        for name, field in names.items():
-            if name not in values and field.default is dataclasses.MISSING:
-                raise SpecError(f"missing parameter {name} ({field.metadata.get('doc', '')})")
+        if unknown:
+            allowed = ", ".join(names)
+            plural = "s" if len(unknown) > 1 else ""
+            raise SpecError(f"unknown parameter{plural} {', '.join(unknown)}; allowed: {allowed}")
+        missing = [f"{name} ({field.metadata.get('doc', '')})" for name, field in names.items()
+                   if name not in values and field.default is dataclasses.MISSING]
+        if missing:  # all at once: one run of the command shows everything to add
+            plural = "s" if len(missing) > 1 else ""
+            raise SpecError(f"missing parameter{plural} {'; '.join(missing)}")
         try:
             return cls(**values)
         except SpecError as exc:

@@ -2,7 +2,7 @@
 
 A sweep is the Cartesian product of grid axes (``-g NAME=V1,V2``) on top of fixed
 parameters (``-p NAME=VALUE``).  Every cell is validated (``theorem.spec``) before anything
-runs; then each cell is one Dask task calling :func:`ncproofs.verify.verify`, the same
+runs; then each cell is one Dask task calling :func:`ncproofs.pipeline.verify`, the same
 pipeline as ``ncproofs verify``.  By default the tasks run on a ``LocalCluster`` of worker
 processes with one thread each; ``scheduler=`` runs the identical sweep on an existing
 cluster (``dask scheduler`` / ``dask worker``, or dask-jobqueue on SLURM/PBS).
@@ -381,8 +381,8 @@ def run_cell(theorem_id: str, params: dict[str, Any], options: dict[str, Any]) -
     """Verify one cell and flatten the report into the result columns.  Never raises for
     an error inside ``verify``: that cell becomes a row with status ``error``."""
     from . import __version__
+    from .pipeline import _error_report, verify
     from .report import to_json
-    from .verify import _error_report, verify
 
     start = time.perf_counter()
     error = ""

@@ -23,8 +23,8 @@ from ncproofs.certify.certificate import (
     decide,
 )
 from ncproofs.cli import main
+from ncproofs.pipeline import make_verdict, verify
 from ncproofs.theorems.base import ClosedForm, get_theorem
-from ncproofs.verify import make_verdict, verify
 
 LEMMA_A = Assumption("a proved lemma", LEMMA, "a textbook")
 REDUCTION_A = Assumption("the paper's main theorem", REDUCTION, "the paper")

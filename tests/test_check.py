@@ -20,8 +20,8 @@ from ncproofs.certify.frames import FramePoint
 from ncproofs.certify.upper import interval_objective
 from ncproofs.check import core
 from ncproofs.losses import LabelSmoothingCE, get_loss
+from ncproofs.pipeline import verify
 from ncproofs.theorems.base import load_all
-from ncproofs.verify import verify
 
 CHECK_DIR = Path(core.__file__).parent
 
@@ -182,7 +182,7 @@ def test_bad_input_exit_2(proof_dir, tmp_path, problem):
 # --------------------------------------------------------------------------- independence
 
 FORBIDDEN = ["torch", "cvxpy", "sympy", "numpy", "scipy", "mpmath", "ncproofs.certify",
-             "ncproofs.solve", "ncproofs.derive", "ncproofs.theorems", "ncproofs.verify",
+             "ncproofs.solve", "ncproofs.derive", "ncproofs.theorems", "ncproofs.pipeline",
              "ncproofs.losses", "ncproofs.geometry", "ncproofs.metrics", "ncproofs.proof",
              "ncproofs.report"]
 

@@ -88,7 +88,7 @@ def test_verify_all_runs_every_default_case(capsys):
 
 def test_verify_all_reports_a_failing_case_instead_of_aborting(monkeypatch):
     """One theorem raising must not hide the other cases (it becomes an error row)."""
-    from ncproofs import verify as verify_module
+    from ncproofs import pipeline as verify_module
     from ncproofs.theorems import get_theorem
 
     theorem = get_theorem("ufm-ce")
@@ -113,8 +113,8 @@ def test_numeric_point_refutes_only_when_verified_in_intervals():
     import sympy as sp
 
     from ncproofs.certify.certificate import Certificate
+    from ncproofs.pipeline import make_verdict
     from ncproofs.theorems.base import ClosedForm
-    from ncproofs.verify import make_verdict
 
     closed = ClosedForm(objective=sp.Rational(1, 2), regime="claimed")
     cert = Certificate(method="m", status="inconclusive", rigorous=False)

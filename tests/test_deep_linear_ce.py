@@ -127,7 +127,7 @@ def test_bad_input():
 def test_default_cases_meet_expectations(theorem_id, tmp_path, monkeypatch):
     """The `verify --all` contract: each default case gets its expected status and the
     numeric solve is neither inconsistent nor suboptimal."""
-    from ncproofs.verify import meets_expectation, verify
+    from ncproofs.pipeline import meets_expectation, verify
 
     monkeypatch.setenv("NCPROOFS_OUT", str(tmp_path))
     for case in get_theorem(theorem_id).default_cases:

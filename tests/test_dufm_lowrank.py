@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from ncproofs.certify.certificate import CERTIFIED, REFUTED
+from ncproofs.outputs import saving_to
 from ncproofs.solve.deep import deep_objective, random_init
 from ncproofs.spec import SpecError
 from ncproofs.theorems._deep_relu import frobenius_scalar
@@ -42,10 +43,11 @@ def numpy_objective(arrays: dict, K: int, n: int, lam: float, L: int) -> float:
 
 
 @pytest.fixture(scope="module")
-def refuted():
+def refuted(tmp_path_factory):
     spec = TH.spec(REFUTE)
     closed = TH.closed_form(spec)
-    return spec, closed, TH.certify(spec, closed)
+    with saving_to(tmp_path_factory.mktemp("refutations")):  # files only where asked
+        return spec, closed, TH.certify(spec, closed)
 
 
 def dnc_mpmath(K: int, L: int, lam: str) -> float:
@@ -88,13 +90,14 @@ def test_refutation_is_low_rank(refuted):
     assert s == pytest.approx(layers[1]["singular_values"], abs=1e-9)
 
 
-def test_near_threshold_k6_l2_refuted():
+def test_near_threshold_k6_l2_refuted(tmp_path):
     """K = 6, L = 2 at 0.99 lam_thr: the weight-decay continuation finds a point below DNC
     (re-evaluated here in numpy)."""
     spec = TH.spec(NEAR_THRESHOLD)
     closed = TH.closed_form(spec)
     assert dnc_mpmath(6, 2, "0.06548") == pytest.approx(float(closed.objective), abs=1e-12)
-    cert = TH.certify(spec, closed)
+    with saving_to(tmp_path):
+        cert = TH.certify(spec, closed)
     assert cert.status == REFUTED
     data = np.load(cert.details["saved_point"])
     value = numpy_objective({k: data[k] for k in ("H", "W1", "W2")}, 6, 1, 0.06548, 2)

@@ -312,8 +312,8 @@ def test_too_small_d_has_no_geometry():
 
 
 def test_verify_attaches_structure_exactly_to_certified_results():
+    from ncproofs.pipeline import verify
     from ncproofs.report import verify_text
-    from ncproofs.verify import verify
 
     report = verify("ufm-mse", dict(MSE_CASES[0][1]), solve=False, landscape=False)
     cert = report["certificate"]

@@ -21,6 +21,7 @@ import pandas as pd
 import pytest
 
 from ncproofs import cli
+from ncproofs.pipeline import verify
 from ncproofs.spec import UFMSpec
 from ncproofs.sweeps import (
     SweepInterrupted,
@@ -28,7 +29,6 @@ from ncproofs.sweeps import (
     parse_axis_values,
     run_sweep,
 )
-from ncproofs.verify import verify
 
 distributed = pytest.importorskip("distributed")
 ROOT = Path(__file__).resolve().parents[1]

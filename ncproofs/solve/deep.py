@@ -44,8 +44,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import torch
 
+from .._lazy import torch
 from ..losses import Loss, get_loss
 from ..spec import SpecError
 from .lbfgs import MultiStartResult, minimize_multistart, resolve_device

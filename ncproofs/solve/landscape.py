@@ -14,7 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-import torch
+
+from .._lazy import torch
 
 DENSE_LIMIT = 2500
 

@@ -15,11 +15,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import torch
-
+from .._lazy import torch
 from ..spec import SpecError
 
-Objective = Callable[[dict[str, torch.Tensor]], torch.Tensor]  # params -> (S,) values
+#: params -> (S,) values (a string alias: torch is imported on first use)
+Objective = "Callable[[dict[str, torch.Tensor]], torch.Tensor]"
 
 
 def resolve_device(device: str) -> torch.device:

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import torch
 
+from .._lazy import torch
 from ..losses import Loss
 from .lbfgs import MultiStartResult, minimize_multistart, resolve_device
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
-import torch
 
+from .._lazy import torch
 from ..losses import Loss
 from ..spec import UFMSpec
 from .deep import solve_deep

@@ -25,8 +25,8 @@ from typing import Any, ClassVar
 import flint
 import numpy as np
 import sympy as sp
-import torch
 
+from .._lazy import torch
 from ..certify.deep import interval_objective_deep
 from ..certify.power_scalar import PowerScalar
 from ..certify.provenance import FROBENIUS_RELU

@@ -7,8 +7,8 @@ from typing import Any
 
 import flint
 import numpy as np
-import torch
 
+from .._lazy import torch
 from ..certify.certificate import Certificate
 from ..certify.frames import FramePoint
 from ..certify.structure import (

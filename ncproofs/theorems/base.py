@@ -8,8 +8,11 @@ default cases for ``verify --all``; the engines know nothing about papers.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import pkgutil
+import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -18,6 +21,13 @@ import sympy as sp
 from ..certify.certificate import NOT_APPLICABLE, REFUTED, Certificate, decide
 from ..certify.intervals import sympy_to_arb
 from ..derive.reduction import DerivationStep
+from ..resources import (
+    StageEstimate,
+    dense_point_estimate,
+    hessian_estimate,
+    interval_product_estimate,
+    lbfgs_estimate,
+)
 from ..spec import Spec, SpecError, UFMSpec
 
 
@@ -130,6 +140,46 @@ class Theorem:
                       claimed=claimed, assumptions=assumptions, details=details,
                       lower_source=lower_source, proof=proof)
 
+    def estimate(
+        self, spec: UFMSpec, *, device: str = "cpu", starts: int = 8,
+        closed: ClosedForm | None = None,
+    ) -> dict[str, StageEstimate]:
+        """Memory and time of each stage of ``verify`` before it runs (see
+        :mod:`ncproofs.resources`): ``derive``, ``certify``, ``solve``, ``landscape`` and
+        ``numeric_upper`` (the interval value of a numeric point).
+
+        The default is conservative for a model with K x d classifier, d x N features and
+        ``L - 1`` hidden d x d layers: a dense explicit point, interval logits of every
+        column of the explicit point (one per class unless ``closed`` shows otherwise),
+        batched L-BFGS over every sample.  A theorem whose closed form or certificate is
+        structured (no dense K x K object) overrides this with its own numbers; a key left
+        out is not checked."""
+        K, d = int(spec.K), int(getattr(spec, "d", spec.K))
+        n = getattr(spec, "n", (1,) * K)
+        N = int(sum(n)) if isinstance(n, tuple) else int(n) * K
+        hidden = max(int(getattr(spec, "L", 1)) - 1, 0)
+        columns = K
+        if closed is not None and closed.point is not None:
+            arrays = getattr(closed.point, "arrays", {})
+            if isinstance(arrays.get("H"), np.ndarray) and arrays["H"].ndim == 2:
+                columns = arrays["H"].shape[1]
+        per_start = K * d + d * N + K + hidden * d * d
+        activations = K * N + hidden * d * N
+        flops = 6.0 * (K * d * N + hidden * d * d * N)
+        if closed is not None and closed.point is None:
+            # no explicit point of the stated d: no interval upper bound is computed
+            certify = StageEstimate(bytes=0, seconds=0, what="no explicit point")
+        else:
+            certify = interval_product_estimate(K, d, columns, hidden)
+        return {
+            "derive": dense_point_estimate(2 * K * d + hidden * d * d),
+            "certify": certify,
+            "solve": lbfgs_estimate(starts * per_start, starts * activations,
+                                    starts * flops, device=device),
+            "landscape": hessian_estimate(per_start, activations, flops, device=device),
+            "numeric_upper": interval_product_estimate(K, d, N, hidden),
+        }
+
     def numeric_upper_bound(self, spec: UFMSpec, point: dict[str, np.ndarray]) -> Any | None:
         """Rigorous (arb) value of the original objective at a numeric solution, or None
         where the theorem cannot evaluate it.  Used to turn a numeric point that beats a
@@ -168,8 +218,15 @@ def register(cls: type[Theorem]) -> type[Theorem]:
 BROKEN: dict[str, str] = {}
 
 
+#: the entry-point group through which installed packages add theorems (docs/extending.md)
+ENTRY_POINT_GROUP = "ncproofs.theorems"
+_entry_points_loaded = False
+
+
 def load_all() -> dict[str, Theorem]:
-    """Import every module of ``ncproofs.theorems`` (each registers its theorems)."""
+    """Import every module of ``ncproofs.theorems`` and every entry point of the group
+    ``ncproofs.theorems`` (each registers its theorems with :func:`register`)."""
+    global _entry_points_loaded
     from .. import theorems
 
     for info in pkgutil.iter_modules(theorems.__path__):
@@ -178,7 +235,52 @@ def load_all() -> dict[str, Theorem]:
                 importlib.import_module(f"{theorems.__name__}.{info.name}")
             except Exception as exc:  # noqa: BLE001 - reported, not swallowed
                 BROKEN[info.name] = f"{type(exc).__name__}: {exc}"
+    if not _entry_points_loaded:
+        _entry_points_loaded = True
+        from importlib.metadata import entry_points
+
+        for ep in entry_points(group=ENTRY_POINT_GROUP):
+            try:
+                _register_loaded(ep.load())
+            except Exception as exc:  # noqa: BLE001 - reported, not swallowed
+                BROKEN[f"entry point {ep.name} ({ep.value})"] = f"{type(exc).__name__}: {exc}"
     return REGISTRY
+
+
+def _register_loaded(obj: Any) -> None:
+    """An entry point names a module (which registers on import) or a Theorem class."""
+    if isinstance(obj, type) and issubclass(obj, Theorem) and obj.id not in REGISTRY:
+        register(obj)
+
+
+def load_module(path: str | Path) -> list[str]:
+    """Import a theorem module from a file (``ncproofs verify --module PATH.py``) and
+    return the ids it registered.  Loading the same file again is a no-op."""
+    path = Path(path).resolve()
+    if not path.is_file():
+        raise SpecError(f"--module: no such file {str(path)!r}")
+    name = f"ncproofs_user_{abs(hash(str(path))):x}"
+    if name in sys.modules:
+        return list(getattr(sys.modules[name], "_ncproofs_registered", []))
+    load_all()
+    before = set(REGISTRY)
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise SpecError(f"--module: cannot import {str(path)!r} (not a Python file?)")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        del sys.modules[name]
+        raise SpecError(f"--module {path.name}: import failed: "
+                        f"{type(exc).__name__}: {exc}") from None
+    added = sorted(set(REGISTRY) - before)
+    module._ncproofs_registered = added  # type: ignore[attr-defined]
+    if not added:
+        raise SpecError(f"--module {path.name}: registered no theorem (decorate a Theorem "
+                        "subclass with @ncproofs.theorems.base.register)")
+    return added
 
 
 def get_theorem(theorem_id: str) -> Theorem:

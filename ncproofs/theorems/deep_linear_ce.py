@@ -49,7 +49,6 @@ import dataclasses
 import math
 import os
 from fractions import Fraction
-from pathlib import Path
 from typing import Any
 
 import flint
@@ -85,6 +84,7 @@ from ..certify.schatten_ce import SchattenCEProblem, schatten_constant
 from ..derive.reduction import DerivationStep
 from ..geometry import helmert_basis
 from ..losses import get_loss
+from ..outputs import save_npz
 from ..solve.deep import layer_metrics, layer_summary, solve_deep
 from ..spec import SpecError, UFMSpec
 from .base import ClosedForm, ExplicitPoint, NumericResult, Theorem, register
@@ -261,11 +261,6 @@ def run_bnb(spec: DeepLinearSpec, a_star: float, claimed: flint.arb, seconds: fl
     stop_below = lower_end(claimed) * (1 - 2 * rel_gap)
     return problem, bnb_minimize(problem, rel_gap=rel_gap, max_seconds=seconds,
                                  stop_below=stop_below, second_order_width=math.inf)
-
-
-def output_dir() -> Path:
-    """Where refuting points are saved: $NCPROOFS_OUT or ./out/refutations."""
-    return Path(os.environ.get("NCPROOFS_OUT", "out")) / "refutations"
 
 
 @register
@@ -468,17 +463,14 @@ class DeepLinearCE(Theorem):
         return cert
 
     def _save(self, spec: DeepLinearSpec, point: dict[str, np.ndarray], layers: list,
-              value: flint.arb, candidate: flint.arb) -> Path:
-        out = output_dir()
-        out.mkdir(parents=True, exist_ok=True)
+              value: flint.arb, candidate: flint.arb) -> str:
+        """The refuting point as npz in the user's --save-dir (path), else NOT_SAVED."""
         n = spec.n[0]
         name = (f"deep-linear-ce_K{spec.K}_n{n}_d{spec.d}_L{spec.L}_lamW{float(spec.lam_W):g}"
                 f"_lamH{float(spec.lam_H):g}.npz")
-        path = out / name
-        np.savez(path, **point, labels=np.arange(spec.K), counts=np.array(spec.n),
-                 value_upper=upper_end(value), candidate=float(candidate.mid()),
-                 ranks=np.array([e["rank"] for e in layers]))
-        return path
+        return save_npz(name, **point, labels=np.arange(spec.K), counts=np.array(spec.n),
+                        value_upper=upper_end(value), candidate=float(candidate.mid()),
+                        ranks=np.array([e["rank"] for e in layers]))
 
     def solve(self, spec: UFMSpec, *, device: str = "auto", starts: int = 8,
               seed: int = 0) -> NumericResult:

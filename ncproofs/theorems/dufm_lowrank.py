@@ -43,7 +43,8 @@ run stage by stage, stopping at the first stage whose best float value is below 
 All solves are batched L-BFGS (``ncproofs.solve.deep.solve_deep``, features "full").  The
 best point is evaluated in interval arithmetic (``certify/deep.py``).  If its upper
 end is below the DNC candidate's lower end (by more than the relative tolerance 1e-9), the
-status is ``refuted``: the point is saved as npz (path in ``details.saved_point``) with its
+status is ``refuted``: the point is saved as npz into the user's --save-dir (path in
+``details.saved_point``; without a folder nothing is written) with its
 rank and singular values per layer and the improvement in percent.
 
 Certified.  A rigorous lower bound for the ReLU model at any point and any d (the Frobenius
@@ -62,12 +63,13 @@ from typing import Any, ClassVar
 import flint
 import numpy as np
 import sympy as sp
-import torch
 
+from .._lazy import torch
 from ..certify.certificate import NOT_APPLICABLE, REFUTED, Certificate, decide, upper_end
 from ..certify.provenance import EXACT_ROOTS, SEARCH_POINT
 from ..derive.reduction import DerivationStep
 from ..losses import get_loss
+from ..outputs import save_npz
 from ..solve.deep import layer_metrics, random_init, solve_deep
 from ..spec import UFMSpec
 from ._deep_relu import (
@@ -80,7 +82,6 @@ from ._deep_relu import (
     rigorous_value,
 )
 from .base import ClosedForm, ExplicitPoint, NumericResult, Theorem, register
-from .deep_linear_ce import output_dir
 from .dufm_binary import _claim
 
 #: The search (module docstring): active starts at the target weight decay, active starts
@@ -177,12 +178,10 @@ def decide_deep_relu(model: DeepReLUModel, claimed: flint.arb, claim_value: floa
         layers = feature_structure(found["objective"], found["point"])
         ranks = [e["rank"] for e in layers]
         gain = 100 * (claim_value - upper_end(found_val)) / abs(claim_value)
-        out = output_dir()
-        out.mkdir(parents=True, exist_ok=True)
-        path = out / f"{model.file_stem()}.npz"
-        np.savez(path, **found["point"], labels=np.repeat(np.arange(model.K), model.n[0]),
-                 value_upper=upper_end(found_val), candidate=claim_value,
-                 ranks=np.array(ranks))
+        path = save_npz(f"{model.file_stem()}.npz", **found["point"],
+                        labels=np.repeat(np.arange(model.K), model.n[0]),
+                        value_upper=upper_end(found_val), candidate=claim_value,
+                        ranks=np.array(ranks))
         cert.details.update(improvement_percent=gain, saved_point=str(path),
                             feature_ranks=ranks, layers=layers)
         cert.reason = (f"a point found by the search ({found['best_origin']} start; "

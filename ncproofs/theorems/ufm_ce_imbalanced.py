@@ -30,8 +30,8 @@ from typing import Any
 import flint
 import numpy as np
 import sympy as sp
-import torch
 
+from .._lazy import torch
 from ..certify.certificate import Certificate, decide
 from ..certify.dual import MAX_DENSE_DUAL_K, CEDual, softmax_columns
 from ..certify.intervals import arb_matrix

@@ -1,16 +1,22 @@
-"""The pipeline: spec -> derive -> certify -> solve -> verdict (docs/architecture.md).
+"""The pipeline: spec -> derive -> certify -> solve -> verdict.
 
-``verify`` returns the JSON object of docs/architecture.md: theorem, params, closed_form,
-certificate, numeric, landscape, verdict.  Field names are part of the public contract.
+``verify`` returns a :class:`~ncproofs.results.Report`, the JSON object of
+``ncproofs verify --json``: theorem, params, closed_form, certificate, numeric, landscape,
+verdict, timings, estimates, skipped, warnings.  Field names are part of the public
+contract.  (The module is ``pipeline``, not ``verify``: a submodule named ``verify``
+would replace the function ``ncproofs.verify`` on first import.)
 """
 
 from __future__ import annotations
 
 import math
 import time
+import warnings
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from ._lazy import torch
 from .certify.certificate import (
     CERTIFIED,
     CONDITIONAL,
@@ -21,7 +27,11 @@ from .certify.certificate import (
     as_assumption,
     upper_end,
 )
-from .theorems.base import BROKEN, ClosedForm, get_theorem, load_all
+from .outputs import saving_to
+from .resources import STAGE_NAMES, WAY_OUT, Limits, StageEstimate, over_limit
+from .results import Report
+from .spec import SpecError
+from .theorems.base import BROKEN, ClosedForm, Theorem, get_theorem, load_all
 
 #: numeric objective may exceed the certified optimum by this much (relative) and still
 #: count as agreeing: L-BFGS stops at gradient norm ~1e-10, which moves f by far less.
@@ -126,6 +136,43 @@ def make_verdict(
     return out
 
 
+#: a progress hook: called with the stage about to run and its estimate (or None)
+ProgressHook = Callable[[str, "StageEstimate | None"], None]
+
+
+def _size_text(spec: Any) -> str:
+    """"K = 2000, d = 2000" (the sizes a message about memory should name)."""
+    parts = [f"{name} = {getattr(spec, name)}" for name in ("K", "d", "L")
+             if isinstance(getattr(spec, name, None), int)]
+    n = getattr(spec, "n", None)
+    if isinstance(n, tuple) and n:
+        parts.insert(1, f"n = {n[0]}" if len(set(n)) == 1 else f"N = {sum(n)}")
+    return ", ".join(parts)
+
+
+def _estimate_device(device: str) -> str:
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
+
+
+def _device_limits(limits: Limits, device: str) -> Limits:
+    """The solve runs on the device: on a GPU its memory, not the host's, is the limit."""
+    if device != "cuda" or limits.memory_bytes is None or not torch.cuda.is_available():
+        return limits
+    free, _total = torch.cuda.mem_get_info()
+    return Limits(memory_bytes=0.8 * free, seconds=limits.seconds)
+
+
+def _captured(records: list[warnings.WarningMessage]) -> list[str]:
+    """One line per distinct warning: "UserWarning: message (module.py:123)"."""
+    seen: dict[str, None] = {}
+    for w in records:
+        where = f"{Path(w.filename).name}:{w.lineno}"
+        seen.setdefault(f"{w.category.__name__}: {str(w.message).strip()} ({where})", None)
+    return list(seen)
+
+
 def verify(
     theorem_id: str,
     params: dict[str, Any],
@@ -135,43 +182,34 @@ def verify(
     seed: int = 0,
     solve: bool = True,
     landscape: bool = True,
+    save_dir: str | None = None,
+    limits: Limits | None = None,
+    progress: ProgressHook | None = None,
     certificate_out: str | None = None,
-) -> dict[str, Any]:
-    """``certificate_out``: also write a proof file there (:mod:`ncproofs.proof`); the report
+) -> Report:
+    """Closed form -> certificate -> numeric solve -> curvature -> verdict, as a
+    :class:`~ncproofs.results.Report` (the JSON object of ``ncproofs verify --json``).
+
+    Before each stage the theorem's estimate (:meth:`Theorem.estimate`) is compared with
+    ``limits`` (default :meth:`Limits.default`: 80 % of the memory available): a closed
+    form or certificate that would not fit raises :class:`SpecError` naming the estimate;
+    a numeric solve, curvature report or interval check of the numeric point that would
+    not fit is skipped and listed in ``report["skipped"]``.  Warnings raised by the
+    engines (cvxpy, scipy, torch) are collected in ``report["warnings"]`` instead of
+    being printed.  Files (refuting points) are written only into ``save_dir``.
+
+    ``certificate_out``: also write a proof file there (:mod:`ncproofs.proof`); the report
     then says ``proof_file`` (the path, or None) and ``proof_file_note`` (why none)."""
     theorem = get_theorem(theorem_id)
     spec = theorem.spec(params)
-    t0 = time.perf_counter()
-    closed = theorem.closed_form(spec)
-    t1 = time.perf_counter()
-    cert = theorem.certify(spec, closed)
-    if cert.status == CERTIFIED:  # geometry only of a proved value (docs/certificates.md)
-        cert.structure = theorem.structure(spec, closed, cert)
-    t2 = time.perf_counter()
-    numeric = theorem.solve(spec, device=device, starts=starts, seed=seed) if solve else None
-    t3 = time.perf_counter()
-    curvature = theorem.landscape(spec, closed) if landscape else None
-    t4 = time.perf_counter()
-    numeric_summary = None if numeric is None else numeric.summary
-    numeric_upper = None
-    if numeric is not None and cert.status != CERTIFIED and closed.objective is not None:
-        enclosure = theorem.numeric_upper_bound(spec, numeric.point)
-        if enclosure is not None:
-            numeric_upper = upper_end(enclosure)
-            numeric_summary["objective_upper_bound_interval"] = numeric_upper
-    report = {
-        "theorem": theorem.id,
-        "title": theorem.title,
-        "citation": theorem.citation,
-        "params": spec.as_dict(),
-        "closed_form": closed.as_dict(),
-        "certificate": cert.as_dict(),
-        "numeric": numeric_summary,
-        "landscape": curvature,
-        "verdict": make_verdict(closed, cert, numeric_summary, numeric_upper),
-        "timings": {"derive": t1 - t0, "certify": t2 - t1, "solve": t3 - t2,
-                    "landscape": t4 - t3},
-    }
+    limits = Limits.default() if limits is None else limits
+    notify = progress or (lambda stage, est: None)
+    with warnings.catch_warnings(record=True) as records, saving_to(save_dir):
+        warnings.simplefilter("always")
+        report, closed, cert = _run(theorem, spec, device=device, starts=starts, seed=seed,
+                                    solve=solve, landscape=landscape, limits=limits,
+                                    notify=notify)
+    report["warnings"] = _captured(records)
     if certificate_out is not None:
         from .proof import NoProofFile, write_proof_file
 
@@ -183,12 +221,115 @@ def verify(
     return report
 
 
-def verify_all(certificate_dir: str | None = None, **kwargs: Any) -> list[dict[str, Any]]:
-    """Every registered theorem on its default cases; each report gets ``expected``.
+def _run(theorem: Theorem, spec: Any, *, device: str, starts: int, seed: int, solve: bool,
+         landscape: bool, limits: Limits,
+         notify: ProgressHook) -> tuple[Report, ClosedForm, Certificate]:
+    sizes = _size_text(spec)
+    skipped: dict[str, str] = {}
+    run_device = _estimate_device(device) if solve else "cpu"
+    estimates = _safe_estimate(theorem, spec, device=run_device, starts=starts)
+
+    def check(stage: str, est: StageEstimate | None, lim: Limits = limits) -> str | None:
+        if est is None:
+            return None
+        reason = over_limit(stage, est, lim)
+        return None if reason is None else f"{sizes}: {reason}; {WAY_OUT[stage]}"
+
+    t0 = time.perf_counter()
+    refusal = check("derive", estimates.get("derive"))
+    if refusal:
+        raise SpecError(refusal)
+    notify("derive", estimates.get("derive"))
+    closed = _no_memory_error("derive", sizes, lambda: theorem.closed_form(spec))
+    t1 = time.perf_counter()
+    estimates.update({k: v for k, v in _safe_estimate(
+        theorem, spec, device=run_device, starts=starts, closed=closed).items()
+        if k == "certify"})
+    refusal = check("certify", estimates.get("certify"))
+    if refusal:
+        raise SpecError(refusal)
+    notify("certify", estimates.get("certify"))
+    cert = _no_memory_error("certify", sizes, lambda: theorem.certify(spec, closed))
+    if cert.status == CERTIFIED:  # geometry only of a proved value (docs/certificates.md)
+        cert.structure = theorem.structure(spec, closed, cert)
+    t2 = time.perf_counter()
+    numeric = None
+    if solve:
+        reason = check("solve", estimates.get("solve"), _device_limits(limits, run_device))
+        if reason:
+            skipped["solve"] = reason
+        else:
+            notify("solve", estimates.get("solve"))
+            numeric = theorem.solve(spec, device=device, starts=starts, seed=seed)
+    t3 = time.perf_counter()
+    curvature = None
+    if landscape:
+        reason = check("landscape", estimates.get("landscape"))
+        if reason:
+            skipped["landscape"] = reason
+        else:
+            notify("landscape", estimates.get("landscape"))
+            curvature = theorem.landscape(spec, closed)
+    t4 = time.perf_counter()
+    numeric_summary = None if numeric is None else numeric.summary
+    numeric_upper = None
+    if numeric is not None and cert.status != CERTIFIED and closed.objective is not None:
+        reason = check("numeric_upper", estimates.get("numeric_upper"))
+        if reason:
+            skipped["numeric_upper"] = reason
+        else:
+            notify("numeric_upper", estimates.get("numeric_upper"))
+            enclosure = theorem.numeric_upper_bound(spec, numeric.point)
+            if enclosure is not None:
+                numeric_upper = upper_end(enclosure)
+                numeric_summary["objective_upper_bound_interval"] = numeric_upper
+    report = Report({
+        "theorem": theorem.id,
+        "title": theorem.title,
+        "citation": theorem.citation,
+        "params": spec.as_dict(),
+        "closed_form": closed.as_dict(),
+        "certificate": cert.as_dict(),
+        "numeric": numeric_summary,
+        "landscape": curvature,
+        "verdict": make_verdict(closed, cert, numeric_summary, numeric_upper),
+        "timings": {"derive": t1 - t0, "certify": t2 - t1, "solve": t3 - t2,
+                    "landscape": t4 - t3},
+        "estimates": {k: v.as_dict() for k, v in estimates.items()},
+        "skipped": skipped,
+    })
+    return report, closed, cert
+
+
+def _safe_estimate(theorem: Theorem, spec: Any, **kwargs: Any) -> dict[str, StageEstimate]:
+    """The theorem's estimates; a theorem whose estimate fails is not guarded (an estimate
+    must never be the reason a verification fails)."""
+    try:
+        return dict(theorem.estimate(spec, **kwargs))
+    except Exception:  # noqa: BLE001 - estimates are advisory
+        return {}
+
+
+def _no_memory_error(stage: str, sizes: str, run: Callable[[], Any]) -> Any:
+    """Run a stage; a MemoryError (an allocation the estimate did not foresee) becomes a
+    one-line SpecError instead of a traceback."""
+    try:
+        return run()
+    except MemoryError as exc:
+        raise SpecError(f"{sizes}: {STAGE_NAMES[stage]} ran out of memory ({exc}); "
+                        f"{WAY_OUT[stage]}") from None
+
+
+def iter_verify_all(on_case: Callable[[str], None] | None = None,
+                    certificate_dir: str | None = None, **kwargs: Any) -> Iterator[Report]:
+    """Every registered theorem on its default cases, one report at a time (each with
+    ``expected``, the status the case should get); a failing case yields an error report
+    instead of stopping the run.  ``on_case(label)`` is called as each case starts.
     ``certificate_dir``: write each case's proof file there as ``THEOREM-CASE.json``."""
-    reports = []
     for theorem_id, theorem in sorted(load_all().items()):
         for index, case in enumerate(theorem.default_cases):
+            if on_case is not None:
+                on_case(theorem_id)
             if certificate_dir is not None:
                 kwargs["certificate_out"] = str(Path(certificate_dir)
                                                 / f"{theorem_id}-{index}.json")
@@ -197,17 +338,26 @@ def verify_all(certificate_dir: str | None = None, **kwargs: Any) -> list[dict[s
             except Exception as exc:  # noqa: BLE001 - one failing case must not hide the rest
                 report = _error_report(theorem_id, case["params"], exc)
             report["expected"] = case.get("expect", "certified")
-            reports.append(report)
+            yield report
     for name, error in BROKEN.items():
         report = _error_report(f"(module {name})", {}, RuntimeError(error))
         report["expected"] = "certified"
-        reports.append(report)
-    return reports
+        yield report
 
 
-def _error_report(theorem_id: str, params: dict[str, Any], exc: Exception) -> dict[str, Any]:
+def count_default_cases() -> int:
+    """How many reports :func:`iter_verify_all` yields (for a progress bar)."""
+    return sum(len(t.default_cases) for t in load_all().values()) + len(BROKEN)
+
+
+def verify_all(**kwargs: Any) -> list[Report]:
+    """Every registered theorem on its default cases; each report gets ``expected``."""
+    return list(iter_verify_all(**kwargs))
+
+
+def _error_report(theorem_id: str, params: dict[str, Any], exc: Exception) -> Report:
     message = f"{type(exc).__name__}: {exc}"
-    return {
+    return Report({
         "theorem": theorem_id,
         "params": dict(params),
         "closed_form": {"objective": None, "regime": "error"},
@@ -215,7 +365,9 @@ def _error_report(theorem_id: str, params: dict[str, Any], exc: Exception) -> di
                         "upper_bound": None, "reason": message},
         "numeric": None,
         "verdict": {"status": "error", "summary": message},
-    }
+        "warnings": [],
+        "skipped": {},
+    })
 
 
 def meets_expectation(report: dict[str, Any]) -> bool:
