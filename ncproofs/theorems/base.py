@@ -22,6 +22,7 @@ from ..certify.certificate import NOT_APPLICABLE, REFUTED, Certificate, decide
 from ..certify.intervals import sympy_to_arb
 from ..derive.reduction import DerivationStep
 from ..resources import (
+    ARB_BYTES,
     StageEstimate,
     dense_point_estimate,
     hessian_estimate,
@@ -140,6 +141,10 @@ class Theorem:
                       claimed=claimed, assumptions=assumptions, details=details,
                       lower_source=lower_source, proof=proof)
 
+    #: True for theorems whose explicit points are frames stored by structure when d >= K
+    #: (ncproofs.certify.frames): their closed form and certificate cost O(K), not O(K d)
+    frame_points: ClassVar[bool] = False
+
     def estimate(
         self, spec: UFMSpec, *, device: str = "cpu", starts: int = 8,
         closed: ClosedForm | None = None,
@@ -159,8 +164,9 @@ class Theorem:
         N = int(sum(n)) if isinstance(n, tuple) else int(n) * K
         hidden = max(int(getattr(spec, "L", 1)) - 1, 0)
         columns = K
-        if closed is not None and closed.point is not None:
-            arrays = getattr(closed.point, "arrays", {})
+        structured = closed is not None and hasattr(closed.point, "frame")
+        if closed is not None and closed.point is not None and not structured:
+            arrays = getattr(closed.point, "arrays", {})  # (a FramePoint would materialize)
             if isinstance(arrays.get("H"), np.ndarray) and arrays["H"].ndim == 2:
                 columns = arrays["H"].shape[1]
         per_start = K * d + d * N + K + hidden * d * d
@@ -169,10 +175,15 @@ class Theorem:
         if closed is not None and closed.point is None:
             # no explicit point of the stated d: no interval upper bound is computed
             certify = StageEstimate(bytes=0, seconds=0, what="no explicit point")
+        elif structured:  # a frame stored by structure: O(K) interval exponentials
+            certify = StageEstimate(bytes=ARB_BYTES * 4 * K, seconds=2e-5 * K,
+                                    what=f"{K} interval exponentials (structured frame)")
         else:
             certify = interval_product_estimate(K, d, columns, hidden)
+        # a theorem whose points are frames stored by structure never builds K x d arrays
+        point_entries = 4 * K if self.frame_points and d >= K else 2 * K * d + hidden * d * d
         return {
-            "derive": dense_point_estimate(2 * K * d + hidden * d * d),
+            "derive": dense_point_estimate(point_entries),
             "certify": certify,
             "solve": lbfgs_estimate(starts * per_start, starts * activations,
                                     starts * flops, device=device),

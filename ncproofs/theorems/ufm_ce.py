@@ -174,6 +174,7 @@ def claimed_margin(closed: ClosedForm) -> sp.Expr | None:
 
 @register
 class UFMCrossEntropy(PlainUFMTheorem):
+    frame_points = True
     id = "ufm-ce"
     title = "CE with weight decay: simplex ETF or zero (Zhu et al. 2021, Thm 3.1/3.2)"
     citation = (

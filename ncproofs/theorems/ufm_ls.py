@@ -80,6 +80,7 @@ def ls_closed_form(spec: LabelSmoothingSpec, margin: sp.Expr | None) -> ClosedFo
 
 @register
 class UFMLabelSmoothing(PlainUFMTheorem):
+    frame_points = True
     id = "ufm-ls"
     title = "Label-smoothed CE: simplex ETF with margin log(1/(t+alpha/K) - (K-1)), or zero"
     citation = (
