@@ -253,7 +253,7 @@ class Spec:
         """Build from a mapping of names to values (strings allowed, as from the CLI).
 
         Unknown names raise :class:`SpecError` listing the allowed ones; missing required
-        names raise naming the missing one; a ``fixed`` name with another value than its
+        names raise naming all of them at once; a ``fixed`` name with another value than its
         only accepted one raises naming it and the reason.
         """
         names = {f.name: f for f in dataclasses.fields(cls)}
@@ -270,9 +270,11 @@ class Spec:
             values[name] = value
             if name != key:
                 typed_as[name] = key
-        for name, field in names.items():
-            if name not in values and field.default is dataclasses.MISSING:
-                raise SpecError(f"missing parameter {name} ({field.metadata.get('doc', '')})")
+        missing = [f"{name} ({field.metadata.get('doc', '')})" for name, field in names.items()
+                   if name not in values and field.default is dataclasses.MISSING]
+        if missing:  # all of them at once, not one per attempt
+            raise SpecError(f"missing parameter{'s' if len(missing) > 1 else ''} "
+                            + ", ".join(missing))
         try:
             return cls(**values)
         except SpecError as exc:
