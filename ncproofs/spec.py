@@ -185,7 +185,8 @@ class Spec:
 
     #: the extra keys a command line may use for a field (none by default)
     aliases: ClassVar[Mapping[str, str]] = {}
-    #: name -> (the only accepted value, why): accepted for compatibility, not stored
+    #: name -> (the only accepted value, why): accepted for compatibility, not listed as a
+    #: parameter (a field of that name, e.g. ``bias`` of a bias-free UFM, keeps its default)
     fixed: ClassVar[Mapping[str, tuple[Any, str]]] = {}
 
     # ---- construction
@@ -265,7 +266,7 @@ class Spec:
                 continue
             name = cls.aliases.get(key, key)
             if name not in names:
-                allowed = ", ".join(names)
+                allowed = ", ".join(n for n in names if n not in cls.fixed)
                 raise SpecError(f"unknown parameter {key!r}; allowed: {allowed}")
             values[name] = value
             if name != key:
