@@ -35,7 +35,7 @@ def _finite(values) -> list[float]:
 def draw_history(history: dict, title: str, path: Path) -> list[Path]:
     """NC1, NC2 (means, W), NC3, NC4 per hidden layer against the epoch, and train / test
     accuracy: a 2 x 3 grid at full text width.  ``history`` is ``History.to_json()``."""
-    fig, axes = plotstyle.figure(2, 3, width=plotstyle.FULL_WIDTH, height=4.0, sharex=True)
+    fig, axes = plotstyle.figure(2, 3, width=plotstyle.FULL_WIDTH, height=4.3, sharex=True)
     epochs = history["epochs"]
     layers = history["layers"]
     last = list(layers)[-1] if layers else None
@@ -54,7 +54,9 @@ def draw_history(history: dict, title: str, path: Path) -> list[Path]:
             ax.set_yscale("log")
             plotstyle.plain_log_ticks(ax.yaxis)
         ax.set_ylabel(plotstyle.symbol(key) + (" (fraction)" if key == "NC4" else ""))
-    axes.flat[0].legend(loc="best")
+    # one legend for the layers, outside the panels (inside it hid the curves)
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=len(labels))
     acc = axes.flat[5]
     acc.plot(epochs, history["train_acc"], color=plotstyle.PALETTE[0], label="train")
     acc.plot(epochs, history["test_acc"], color=plotstyle.PALETTE[3], ls="--", label="test")

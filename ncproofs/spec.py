@@ -144,7 +144,8 @@ class Spec:
 
     #: the extra keys a command line may use for a field (none by default)
     aliases: ClassVar[Mapping[str, str]] = {}
-    #: name -> (the only accepted value, why): accepted for compatibility, not stored
+    #: name -> (the only accepted value, why): accepted for compatibility, not listed as a
+    #: parameter (a field of that name, e.g. ``bias`` of a bias-free UFM, keeps its default)
     fixed: ClassVar[Mapping[str, tuple[Any, str]]] = {}
 
     # ---- construction
@@ -212,7 +213,7 @@ class Spec:
         """Build from a mapping of names to values (strings allowed, as from the CLI).
 
         Unknown names raise :class:`SpecError` listing the allowed ones; missing required
-        names raise naming the missing one; a ``fixed`` name with another value than its
+        names raise naming all of them at once; a ``fixed`` name with another value than its
         only accepted one raises naming it and the reason.
         """
         names = {f.name: f for f in dataclasses.fields(cls)}
@@ -230,7 +231,7 @@ class Spec:
             if name != key:
                 typed_as[name] = key
         if unknown:
-            allowed = ", ".join(names)
+            allowed = ", ".join(n for n in names if n not in cls.fixed)
             plural = "s" if len(unknown) > 1 else ""
             raise SpecError(f"unknown parameter{plural} {', '.join(unknown)}; allowed: {allowed}")
         missing = [f"{name} ({field.metadata.get('doc', '')})" for name, field in names.items()
