@@ -38,7 +38,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 import flint
 import numpy as np
@@ -50,7 +51,7 @@ from ncproofs.certify.dual_mse import MSEDual
 from ncproofs.certify.intervals import arb_of
 from ncproofs.derive.reduction import DerivationStep
 from ncproofs.losses import Loss
-from ncproofs.spec import SpecError, UFMSpec, param
+from ncproofs.spec import SpecError, UFMSpec, bias_free, param
 from ncproofs.theorems._plain import PlainUFMTheorem, factor_point
 from ncproofs.theorems.base import ClosedForm, register
 from ncproofs.theorems.ufm_mse import MSE_ASSUMPTIONS
@@ -69,7 +70,10 @@ class TargetMSESpec(UFMSpec):
 
     c: Fraction = param("number", Fraction(1), lower=0, lower_open=True,
                         doc="target scale: sample i's target is c e_{y_i}")
-    bias: bool = param("bool", False, doc="must be false (the theorem is bias-free)")
+    bias: bool = param("bool", False, doc="no bias (the theorem is bias-free)")
+
+    fixed: ClassVar[Mapping[str, tuple[Any, str]]] = bias_free(
+        "the scaled-target theorem is bias-free")
 
     def _check(self) -> None:
         super()._check()
@@ -182,3 +186,12 @@ class TargetMSE(PlainUFMTheorem):
                              assumptions=assumptions,
                              details={"dual_at_lam_over_c": lower_1.details},
                              lower_source="c^2 x exact MSE dual (scaling lemma)")
+
+
+if __name__ == "__main__":  # `python examples/ufm_mse_target.py`: one case, as a script
+    import ncproofs
+
+    report = ncproofs.verify("ufm-mse-target", K=4, n=3, d=5, lam_W="3e-3", lam_H="7e-3",
+                             c=2, solve=False, landscape=False)
+    print(f"ufm-mse-target f* = {report['closed_form']['objective']:.15g}: "
+          f"{report['certificate']['status']}")

@@ -22,6 +22,7 @@ SCRIPTS = sorted((ROOT / "examples").glob("*.py"))
 KEY_LINES = {
     "verify_one_case.py": "certificate: ",
     "metrics_of_your_network.py": "NC1 fell from",
+    "ufm_mse_target.py": "ufm-mse-target f* = ",
 }
 #: seconds per script (a loaded 2-core machine runs the CE certificate in ~20 s)
 TIMEOUT_S = 300

@@ -54,7 +54,7 @@ def test_missing_parameter():
     del params["d"]
     with pytest.raises(SpecError, match="missing parameter d"):
         UFMSpec.from_params(params)
-    with pytest.raises(SpecError, match=r"missing parameters d \(.*\), lam_H \("):
+    with pytest.raises(SpecError, match=r"missing parameters d \(.*\); lam_H \("):
         UFMSpec.from_params({k: v for k, v in GOOD.items() if k not in ("d", "lam_H")})
 
 

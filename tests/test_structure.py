@@ -98,7 +98,8 @@ def check_point(theorem, spec, closed, point, radius) -> float:
         B = math.sqrt(float(spec.lam_H)) * HD
         assert np.linalg.norm(A_t - B) <= radius["self_duality"]
         nc3 = np.linalg.norm(A_t / np.linalg.norm(A_t) - B / np.linalg.norm(B))
-        assert nc3 <= radius["nc3"]
+        if "nc3" in radius:  # reported only when the norm floor is proved positive
+            assert nc3 <= radius["nc3"]
     return distance
 
 

@@ -101,6 +101,9 @@ class PlainUFMTheorem(Theorem):
         result, _ = solve_ufm(spec, self.loss(spec), starts=starts, seed=seed, device=device)
         best = {k: v.cpu().numpy() for k, v in result.best_params().items()}
         summary = result.summary()
+        if self.loss(spec).convex:  # solve_ufm ran on class means: say so next to NC1 = 0
+            summary["features"] = ("class means (Jensen reduction of the full problem): "
+                                   "NC1 = 0 by construction, not a finding")
         y = labels_of(spec.n).numpy()
         b = best["b"].ravel() if "b" in best else None
         summary["metrics"] = nc_summary(best["H"], y, best["W"], b, self.target_for(spec))
