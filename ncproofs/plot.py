@@ -366,13 +366,20 @@ def phase_diagram(frame: Any, x: str, y: str, *, value: str | None = None,
                for s in STATUS_ORDER if s in present]
     handles += list(boundary_handles.values())
     fig.legend(handles=handles, loc="outside lower center", fontsize=8, frameon=False,
-               ncols=min(len(handles), 2 if n_cols == 1 else 4))
+               ncols=_legend_columns(handles, n_cols))
     heading = title or theorem
     if value and not title:
         heading += f"\n(tiles: {'shade' if shade else 'value'} of {value})"
     fig.suptitle(heading, fontsize=10)
     fig.set_layout_engine("constrained")
     return fig
+
+
+def _legend_columns(handles: list[Any], panels_across: int) -> int:
+    """As many columns as fit the figure's width (long boundary labels: fewer)."""
+    widest = max(len(h.get_label()) for h in handles)
+    fit = max(1, (60 * panels_across) // max(widest, 12))
+    return min(len(handles), fit, 4)
 
 
 def _sort_key(value: Any) -> Any:
