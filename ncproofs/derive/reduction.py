@@ -94,4 +94,8 @@ class SymmetricReduction:
         return sp.solve(sp.Eq(slope, 0), t)
 
     def value(self, a_value: sp.Expr) -> sp.Expr:
-        return sp.simplify(self.objective.subs(self.a, a_value))
+        """g(a_value), exact.  Simplified only while symbols remain: for numeric parameters
+        ``simplify`` may factor huge integers inside ``logcombine`` (K = 9, lam = 0.0630957
+        ran for minutes), and the unsimplified expression is just as exact."""
+        value = self.objective.subs(self.a, a_value)
+        return sp.simplify(value) if value.free_symbols else value
