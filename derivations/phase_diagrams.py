@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 
 import ncproofs
+from ncproofs import plotstyle
 from ncproofs.plot import phase_diagram
 
 
@@ -134,7 +135,7 @@ def run(name: str, diagram: Diagram, args: argparse.Namespace) -> dict[str, Any]
         frame[value] = diagram.value[1](frame)
     fig = phase_diagram(frame, diagram.x, diagram.y, value=value, title=diagram.title)
     figure = out.with_suffix(".png")
-    fig.savefig(figure, dpi=130)
+    plotstyle.save(fig, figure)  # PNG at 200 dpi and PDF, labels and font sizes checked
     summary = frame.attrs["sweep"]
     counts = ", ".join(f"{k} {v}" for k, v in sorted(summary["status_counts"].items()))
     print(f"{name:9s} {diagram.theorem:18s} {len(frame):4d} cells "

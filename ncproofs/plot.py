@@ -344,7 +344,7 @@ def phase_diagram(frame: Any, x: str, y: str, *, value: str | None = None,
                         if np.isfinite(text[iy, ix]):
                             ax.text(_center(ex, ix, xlog), _center(ey, iy, ylog),
                                     f"{text[iy, ix]:.3g}", ha="center", va="center",
-                                    fontsize=7, color="black")
+                                    fontsize=8, color="black")
             ax.set_xscale("log" if xlog else "linear")
             ax.set_yscale("log" if ylog else "linear")
             ax.set_xlim(ex[0], ex[-1])
