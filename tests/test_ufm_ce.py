@@ -22,6 +22,7 @@ import sympy as sp
 from ncproofs.certify.dual import CEDual, softmax_columns
 from ncproofs.certify.frames import FramePoint
 from ncproofs.certify.intervals import isqrt_fraction_below
+from ncproofs.pipeline import verify
 from ncproofs.theorems import get_theorem
 from ncproofs.theorems.ufm_ce import etf_closed_form
 
@@ -309,3 +310,17 @@ def test_tiny_optimum_certified_and_mutations_refused(lam):
         assert TH.certify(s, dataclasses.replace(closed, objective=wrong)).status != "certified"
     t = math.sqrt(float(s.lam_W) * float(s.lam_H))
     assert float(closed.objective) == pytest.approx(float(mpmath_scalar_optimum(3, t)), rel=1e-9)
+
+
+@pytest.mark.parametrize("K, lam", [(9, "0.0630957"), (2, "0.0379269"), (5, "0.162378")])
+def test_seven_digit_weight_decays_certify_without_hanging(K, lam):
+    """Regression (found by a sweep over geom(1e-3, 1, 16)): sympy.simplify of the numeric
+    closed-form value factored huge integers inside logcombine and ran for minutes.  The
+    expected value is Zhu et al.'s formula f* = -log(1-(K-1)t) + (K-1) t log((1-(K-1)t)/t),
+    t = lam here (n = 1, lam_W = lam_H), evaluated in mpmath -- an independent route."""
+    report = verify("ufm-ce", {"K": K, "n": 1, "d": K, "lam_W": lam, "lam_H": lam},
+                    solve=False, landscape=False)
+    assert report["certificate"]["status"] == "certified"
+    t = mpmath.mpf(lam)
+    expected = -mpmath.log(1 - (K - 1) * t) + (K - 1) * t * mpmath.log((1 - (K - 1) * t) / t)
+    assert abs(report["closed_form"]["objective"] - float(expected)) <= 1e-12 * float(expected)
