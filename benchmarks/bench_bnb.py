@@ -28,20 +28,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from scipy.optimize import minimize_scalar  # noqa: E402
 
-from ncproofs.certify.bnb import FunctionProblem, minimize  # noqa: E402
+from ncproofs.certify.bnb import minimize  # noqa: E402
+from ncproofs.certify.bnb_functions import branin_problem, camel_problem  # noqa: E402
 from ncproofs.certify.schatten_ce import SchattenCEProblem, schatten_constant  # noqa: E402
-
-
-def camel(v):
-    x, y = v
-    x2, y2 = x.square(), y.square()
-    return (4 - 2.1 * x2 + x2.square() * (1 / 3)) * x2 + x * y + (-4 + 4 * y2) * y2
-
-
-def branin(v):
-    x, y = v
-    b, c, t = 5.1 / (4 * math.pi ** 2), 5 / math.pi, 1 / (8 * math.pi)
-    return (y - b * x.square() + c * x - 6).square() + 10 * (1 - t) * x.cos() + 10
 
 
 def deep_candidate(K: int, L: int, n: int, lam: float) -> tuple[float, float]:
@@ -62,8 +51,8 @@ def reduced(K: int, L: int, n: int, lam: str) -> tuple[SchattenCEProblem, float]
 
 
 def part1(seconds: float) -> None:
-    problems = [("six-hump camel", FunctionProblem(camel, [-3, -2], [3, 2])),
-                ("Branin", FunctionProblem(branin, [-5, 0], [10, 15])),
+    problems = [("six-hump camel", camel_problem()),
+                ("Branin", branin_problem()),
                 ("reduced deep CE K=2 L=3", reduced(2, 3, 2, "5e-3")[0])]
     print("| problem | engine | boxes | s | boxes/s | gap | time ratio (first-order / full) |")
     print("|---|---|---|---|---|---|---|")

@@ -22,6 +22,7 @@ import pytest
 from scipy.optimize import minimize_scalar
 
 from ncproofs.certify.bnb import FunctionProblem, Jet, ball, box_lower_bound, minimize
+from ncproofs.certify.bnb_functions import branin_problem, camel_problem
 from ncproofs.certify.certificate import CERTIFIED, LEMMA, REFUTED, upper_end
 from ncproofs.certify.schatten_ce import (
     PhiSeries,
@@ -34,25 +35,13 @@ CAMEL_MIN = -1.0316284534898774
 BRANIN_MIN = 5 / (4 * math.pi)
 
 
-def camel(v):
-    x, y = v
-    x2, y2 = x.square(), y.square()
-    return (4 - 2.1 * x2 + x2.square() * (1 / 3)) * x2 + x * y + (-4 + 4 * y2) * y2
-
-
-def branin(v):
-    x, y = v
-    b, c, t = 5.1 / (4 * math.pi ** 2), 5 / math.pi, 1 / (8 * math.pi)
-    return (y - b * x.square() + c * x - 6).square() + 10 * (1 - t) * x.cos() + 10
-
-
 def rosenbrock(v):
     x, y = v
     return 100 * (y - x.square()).square() + (1 - x).square()
 
 
-CAMEL = FunctionProblem(camel, [-3, -2], [3, 2], name="six-hump camel")
-BRANIN = FunctionProblem(branin, [-5, 0], [10, 15], name="Branin")
+CAMEL = camel_problem()
+BRANIN = branin_problem()
 
 
 @pytest.mark.parametrize("problem,known", [(CAMEL, CAMEL_MIN), (BRANIN, BRANIN_MIN)])
