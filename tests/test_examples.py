@@ -23,6 +23,7 @@ KEY_LINES = {
     "verify_one_case.py": "certificate: ",
     "metrics_of_your_network.py": "NC1 fell from",
     "ufm_mse_target.py": "ufm-mse-target f* = ",
+    "certify_your_point.py": "gap to the global optimum <= ",
 }
 #: seconds per script (a loaded 2-core machine runs the CE certificate in ~20 s)
 TIMEOUT_S = 300
