@@ -73,8 +73,11 @@ def test_readme_json_fields_are_printed():
 # --------------------------------------------------------------------------- references
 
 DOCS = [ROOT / "README.md", ROOT / "CHANGELOG.md", *sorted((ROOT / "docs").glob("*.md"))]
+# the project's own files: no hidden folder (.git, any virtualenv such as CI's .ci-venv),
+# no installed packages, no outputs
 SOURCES = [p for p in ROOT.rglob("*") if p.suffix in (".py", ".md", ".toml")
-           and not {".git", ".venv", "out", "build"} & set(p.relative_to(ROOT).parts)]
+           and not any(part.startswith(".") or part in {"out", "build", "site-packages"}
+                       for part in p.relative_to(ROOT).parts[:-1])]
 
 
 def test_no_reference_to_files_outside_the_repository():
