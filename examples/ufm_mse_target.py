@@ -36,9 +36,9 @@ package (docs/extending.md).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
-from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import flint
