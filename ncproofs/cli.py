@@ -180,6 +180,15 @@ def _print_all(args, reports, latex_table, summary_table, to_json) -> None:  # n
                 print(f"{r['theorem']} {r['params']}:\n" + "\n".join(notes))
 
 
+def add_pipeline_options(p: argparse.ArgumentParser) -> None:
+    """The options of one pipeline run, shared by ``verify`` and ``sweep``."""
+    p.add_argument("--device", default="auto", help="cpu, cuda or auto (default)")
+    p.add_argument("--starts", type=int, default=8, help="random starts (default 8)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-solve", action="store_true", help="skip the numeric solve")
+    p.add_argument("--no-landscape", action="store_true", help="skip the Hessian report")
+
+
 def _add_module_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--module", action="append", default=[], metavar="PATH.py",
                    help="also load the theorems of this Python file (docs/extending.md)")
@@ -221,11 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--latex", action="store_true", help="a LaTeX table row per case")
     p.add_argument("--out", metavar="FILE.jsonl",
                    help="also write each report as one JSON line, as soon as it finishes")
-    p.add_argument("--device", default="auto", help="cpu, cuda or auto (default)")
-    p.add_argument("--starts", type=int, default=8, help="random starts (default 8)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--no-solve", action="store_true", help="skip the numeric solve")
-    p.add_argument("--no-landscape", action="store_true", help="skip the Hessian report")
+    add_pipeline_options(p)
     p.add_argument("--save-dir", metavar="DIR",
                    help="write files (refuting points, npz) into DIR; default: none")
     p.add_argument("--max-memory", type=float, metavar="GB",

@@ -14,6 +14,8 @@ from .spec import SpecError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from .cli import add_pipeline_options
+
     parser.add_argument("theorem", help="theorem id (see `ncproofs list`)")
     parser.add_argument("-g", "--grid", action="append", default=[], metavar="NAME=V1,V2",
                         help="a grid axis: values separated by ';' if present, else ','; "
@@ -32,11 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="skip cells already in --out and append the rest")
     parser.add_argument("--retry-errors", action="store_true",
                         help="with --resume: recompute cells whose row has status error")
-    parser.add_argument("--device", default="auto", help="cpu, cuda or auto (default)")
-    parser.add_argument("--starts", type=int, default=8, help="random starts (default 8)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--no-solve", action="store_true", help="skip the numeric solve")
-    parser.add_argument("--no-landscape", action="store_true", help="skip the Hessian report")
+    add_pipeline_options(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--json", action="store_true", help="print a JSON summary")
 

@@ -389,9 +389,6 @@ class LowRankDeepUFM(Theorem):
 
     # ------------------------------------------------------------------ certificate
 
-    def search(self, spec: DUFMSpec, seed: int = SEARCH_SEED, **kw: Any) -> dict[str, Any]:
-        return cached_search(DeepReLUModel.of(spec), seed=seed, **kw)
-
     def upper_bound(self, spec: DUFMSpec, point: ExplicitPoint) -> flint.arb:
         return rigorous_value(point, get_loss("mse"), spec.lams, spec.lam_H, "relu")
 

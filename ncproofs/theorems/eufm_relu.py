@@ -63,10 +63,8 @@ from ..certify.provenance import (
 from ..derive.reduction import DerivationStep
 from ..losses import get_loss
 from ..spec import SpecError, UFMSpec, bias_free, param
-from ._deep_relu import DeepPoint, arb_to_sympy, deep_solve, explicit_deep_point, rigorous_value
+from ._deep_relu import arb_to_sympy, deep_solve, explicit_deep_point, rigorous_value
 from .base import ClosedForm, ExplicitPoint, NumericResult, Theorem, register
-
-SEARCH_STARTS = 8
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -258,11 +256,6 @@ class ExtendedUFM(Theorem):
                            "is <= the linear one); the reverse inequality is the paper's "
                            "claim; " + cert.reason)
         return cert
-
-    def search_lower(self, spec: EUFMSpec, closed: ClosedForm) -> DeepPoint:
-        return deep_solve(K=spec.K, n=spec.n[0], d=spec.d, L=2, lams=[spec.lam_W1, spec.lam_W],
-                          lam_H=spec.lam_H, activation="relu", starts=SEARCH_STARTS, seed=12345,
-                          device="cpu", rigorous=True)
 
     # ------------------------------------------------------------------ numeric
 
