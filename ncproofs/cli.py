@@ -105,13 +105,12 @@ def cmd_verify(args: argparse.Namespace) -> int:
         raise SpecError("--certificate-dir goes with --all (one case: --certificate-out FILE)")
     if args.certificate_out and args.all:
         raise SpecError("--certificate-out writes one case; with --all use --certificate-dir")
+    _check_output_files(args)
     out = open(args.out, "w") if args.out else None  # noqa: SIM115 - closed below
     try:
         if args.all:
             if args.theorem or args.param:
                 raise SpecError("--all takes no THEOREM and no -p parameters")
-            if args.certificate_dir:
-                Path(args.certificate_dir).mkdir(parents=True, exist_ok=True)
             reports: list[dict[str, Any]] = []
             interrupted = False
             with progress_mod.Progress(show=show, total=count_default_cases(),
@@ -154,6 +153,22 @@ def cmd_verify(args: argparse.Namespace) -> int:
     finally:
         if out is not None:
             out.close()
+
+
+def _check_output_files(args: argparse.Namespace) -> None:
+    """Every file the user asked for must be writable before hours of work start."""
+    from .outputs import check_writable
+
+    if args.certificate_dir:
+        try:
+            Path(args.certificate_dir).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise SpecError(f"cannot create --certificate-dir {args.certificate_dir}: "
+                            f"{exc.strerror or exc}") from None
+        check_writable(Path(args.certificate_dir) / "case.json", "--certificate-dir")
+    for option, path in (("--out", args.out), ("--certificate-out", args.certificate_out)):
+        if path:
+            check_writable(path, option)
 
 
 def _report_proof_files(reports: list[dict]) -> None:

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import tempfile
 from collections.abc import Iterator
 from contextvars import ContextVar
 from pathlib import Path
 
 import numpy as np
+
+from .spec import SpecError
 
 _SAVE_DIR: ContextVar[Path | None] = ContextVar("ncproofs_save_dir", default=None)
 
@@ -51,3 +54,19 @@ def save_npz(name: str, **arrays: object) -> str:
     path = folder / name
     np.savez(path, **arrays)
     return str(path)
+
+
+def check_writable(path: str | os.PathLike[str], option: str) -> None:
+    """Refuse before anything runs when the file ``path`` given by ``option`` cannot be
+    written: its folder is missing, or we may not create or replace files there."""
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise SpecError(f"cannot write {option} {path}: folder {folder} does not exist")
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".ncproofs-write-test-"):
+            pass
+    except OSError as exc:
+        raise SpecError(f"cannot write {option} {path}: {exc.strerror or exc}") from None
+    if path.exists() and not os.access(path, os.W_OK):
+        raise SpecError(f"cannot write {option} {path}: permission denied")

@@ -30,7 +30,6 @@ import math
 import os
 import re
 import sys
-import tempfile
 import time
 import uuid
 from collections import Counter
@@ -41,6 +40,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from .outputs import check_writable
 from .spec import SpecError
 
 #: certificate statuses a row can have (``error``: the cell raised)
@@ -465,16 +465,7 @@ def check_output(path: Path, resume: bool) -> None:
     if path.exists() and not resume:
         raise SpecError(f"--out {path} exists; pass --resume to add the missing cells, or "
                         "choose another file (refusing to overwrite)")
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise SpecError(f"cannot write --out {path}: folder {folder} does not exist")
-    try:
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".ncproofs-write-test-"):
-            pass
-    except OSError as exc:
-        raise SpecError(f"cannot write --out {path}: {exc.strerror or exc}") from None
-    if path.exists() and not os.access(path, os.W_OK):
-        raise SpecError(f"cannot write --out {path}: permission denied")
+    check_writable(path, "--out")
 
 
 class ParquetSink:

@@ -218,3 +218,24 @@ def test_progress_is_shown_on_a_terminal_only(capsys):
         bar.advance()
     err = capsys.readouterr().err
     assert "verify --all" in err and "ufm-ce: numeric solve" in err
+
+
+@pytest.mark.parametrize("option", ["--out", "--certificate-out"])
+def test_unwritable_output_file_is_refused_before_running(option, tmp_path, capsys):
+    """Regression: --certificate-out into a missing folder ended in a FileNotFoundError
+    traceback after the whole verification had run."""
+    target = tmp_path / "missing-folder" / "x.json"
+    assert main(["verify", *CASE, "--no-solve", "--no-landscape", "--quiet",
+                 option, str(target)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"cannot write {option}" in err and "does not exist" in err
+    assert not target.parent.exists()
+
+
+def test_certificate_dir_that_cannot_be_created_is_refused(tmp_path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    assert main(["verify", "--all", "--no-solve", "--no-landscape", "--quiet",
+                 "--certificate-dir", str(blocker / "proofs")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cannot create --certificate-dir" in err
