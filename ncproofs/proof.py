@@ -43,11 +43,14 @@ def _hex_rows(A: np.ndarray) -> list[list[str]]:
     return [[float.hex(float(x)) for x in row] for row in np.atleast_2d(np.asarray(A, float))]
 
 
-def point_data(point: ExplicitPoint | FramePoint, counts: tuple[int, ...]) -> dict[str, Any]:
+def point_data(point: ExplicitPoint | FramePoint | dict[str, Any],
+               counts: tuple[int, ...]) -> dict[str, Any]:
     """The explicit point of a proof file: a named frame, or dense hex arrays whose
     columns of H are the class means (class k has counts[k] samples)."""
     if isinstance(point, FramePoint):
         return point.as_proof()
+    if isinstance(point, dict):  # already in proof-file form (e.g. a relu2 network)
+        return point
     one_per_class = tuple(point.labels) == tuple(range(len(counts)))
     one_per_label_set = all(isinstance(label, tuple) for label in point.labels)  # multi-label
     if not (one_per_class or one_per_label_set) or len(point.labels) != len(counts):

@@ -134,6 +134,45 @@ TAMPERS = [
      _set(("lower", "q", 0), lambda q: str(Fraction(q) * 3)), "lower bound"),
     ("multilabel-ce-1.json", "multi-label point", _set(("point", "H", 0, 0),
                                                        lambda x: _scale_hex(x, 1.02)), "gap"),
+    # margin codes (sphere-gnc): the lemma, its range, the code, the claim
+    ("sphere-gnc-0.json", "margin lemma swapped (weaker bound)",
+     _set(("lower", "lemma"), "radon-convexity"), "gap"),
+    ("sphere-gnc-1.json", "margin lemma outside its range",
+     _set(("lower", "lemma"), "radon-convexity"), "K >= d"),
+    ("sphere-gnc-0.json", "code dimension", _set(("params", "d"), "3"), ""),
+    ("sphere-gnc-2.json", "codeword flipped onto another",
+     _set(("point", "W", 0, 0), lambda x: _scale_hex(x, -1.0)), "gap"),
+    ("sphere-gnc-0.json", "claimed margin", _set(("claimed", "expression"),
+                                                 "-1 + cos(2*pi/6)"), "claimed"),
+    # deep MSE scalar roots: Frobenius vs per-class, ReLU needs a reduction
+    ("dufm-lowrank-2.json", "per-class bound on a ReLU model",
+     _set(("lower", "bound"), "per-class"), "linear layers only"),
+    ("dufm-binary-1.json", "weight decay below the zero regime",
+     _set(("params", "lam_W"), "0.01"), ""),
+    ("eufm-relu-2.json", "conditional relabelled certified (reduction dropped)",
+     lambda d: d.update(status="certified", assumptions=[
+         a for a in d["assumptions"] if a["kind"] == "lemma"]), "linear layers only"),
+    ("eufm-relu-0.json", "ReLU switched on", _set(("params", "relu"), "true"),
+     "linear layers only"),
+    ("eufm-relu-0.json", "extra-layer decay lam_W1", _set(("params", "lam_W1"), "6e-3"), ""),
+    ("eufm-relu-0.json", "extended point entry", _set(("point", "W", 1, 0, 0),
+                                                      lambda x: _scale_hex(x, 1.01)), "gap"),
+    # deep linear CE: the 1-D cover
+    ("deep-linear-ce-1.json", "cover truncated", _set(("lower", "breaks"),
+                                                      lambda b: b[:3]), "gap"),
+    ("deep-linear-ce-1.json", "cover not starting at 0", _set(("lower", "breaks"),
+                                                              lambda b: b[1:]), "breaks"),
+    ("deep-linear-ce-1.json", "deep CE lam_H", _set(("params", "lam_H"), "5.1e-3"), ""),
+    ("deep-linear-ce-1.json", "deep CE point", _set(("point", "H", 1, 0),
+                                                    lambda x: _scale_hex(x, 1.01)), "gap"),
+    # two-layer ReLU net: exact dual, regenerated data, the network
+    ("relu2-convex-0.json", "dual point doubled",
+     _set(("lower", "lam"), lambda lam: [str(Fraction(x) * 2) for x in lam]), "infeasible"),
+    ("relu2-convex-0.json", "weight decay beta", _set(("params", "lam_W"), "2.1"), ""),
+    ("relu2-convex-0.json", "points per class", _set(("params", "n"), "5"), ""),
+    ("relu2-convex-0.json", "width below the network", _set(("params", "d"), "1"), "width"),
+    ("relu2-convex-0.json", "network output weight", _set(("point", "a", 0),
+                                                         lambda x: _scale_hex(x, 1.01)), "gap"),
     ("ufm-ce-0.json", "status certified over a reduction",
      lambda d: d.update(status="certified", assumptions=[
          {"text": "t", "kind": "reduction", "reference": ""}]), "status"),
@@ -307,8 +346,8 @@ def test_no_proof_file_is_said_honestly():
 
     closed = ClosedForm(objective=None, regime="")
     certified = Certificate(method="m", status="certified", rigorous=True)
-    with pytest.raises(NoProofFile, match="no proof file for theorem dufm-binary"):
-        proof_file("dufm-binary", {}, closed, certified)
+    with pytest.raises(NoProofFile, match="no proof file for theorem ufm-focal"):
+        proof_file("ufm-focal", {}, closed, certified)
     with pytest.raises(NoProofFile, match="no proof file for method"):
         proof_file("ufm-ce", {}, closed, certified)  # no exported lower-bound data
     inconclusive = Certificate(method="m", status="inconclusive", rigorous=False)

@@ -123,6 +123,7 @@ def interval_minimize_1d(
     *,
     rel_tol: float = 1e-12,
     max_nodes: int = 20000,
+    leaves: list[tuple[float, float]] | None = None,
 ) -> tuple[flint.arb, float]:
     r"""Rigorous enclosure of min_{a in [lo, hi]} psi(a), psi = dec + inc with ``dec``
     non-increasing and ``inc`` non-decreasing (both enclosed by arb functions).
@@ -131,7 +132,9 @@ def interval_minimize_1d(
     is given and u > 0, psi >= psi(m) - |psi'([u, v])| (v - u)/2 (mean value form).
     Returns (ball [lower, upper] of the minimum, a float argmin); ``lower`` is rigorous,
     ``upper`` is psi at an evaluated point.  Stops when the relative width is below
-    ``rel_tol`` or after ``max_nodes`` intervals (then the enclosure is simply wider)."""
+    ``rel_tol`` or after ``max_nodes`` intervals (then the enclosure is simply wider).
+    ``leaves``, when given, receives the final partition of [lo, hi] (pruned, dropped and
+    live intervals): the cover a proof file lists for an independent re-check."""
     import heapq
     import math
 
@@ -154,6 +157,7 @@ def interval_minimize_1d(
     best_up = upper_end(value(best_a))
     heap = [(lower_on(lo, hi), lo, hi)]
     floor = math.inf  # lowest bound among intervals dropped unrefined (float resolution)
+    done: list[tuple[float, float]] = []
     nodes = 0
     while heap and nodes < max_nodes:
         low, u, v = heap[0]
@@ -163,6 +167,7 @@ def interval_minimize_1d(
         m = 0.5 * (u + v)
         if not (u < m < v):
             floor = min(floor, low)
+            done.append((u, v))
             continue
         val = upper_end(value(m))
         if val < best_up:
@@ -171,6 +176,10 @@ def interval_minimize_1d(
             child = lower_on(a, b)
             if child < best_up:  # pruned children have bounds >= best_up >= the minimum
                 heapq.heappush(heap, (child, a, b))
+            else:
+                done.append((a, b))
         nodes += 1
     global_low = min([h[0] for h in heap] + [floor, best_up])
+    if leaves is not None:
+        leaves.extend(sorted(done + [(u, v) for _, u, v in heap]))
     return flint.arb(global_low).union(flint.arb(best_up)), best_a

@@ -48,8 +48,11 @@ class CheckFailure(Exception):
 # --------------------------------------------------------------------------- the models
 
 _PLAIN = ("K", "n", "d", "lam_W", "lam_H", "lam_b", "bias")
-#: theorem id -> model, loss, parameter names, defaults (as the package's specs define
-#: them), accepted lower-bound kinds and point kinds
+_NO_BIAS = {"lam_b": "0", "bias": "false"}
+_DEEP_RELU = {"model": "deep-relu", "loss": "mse", "names": _PLAIN + ("L",),
+              "defaults": _NO_BIAS, "lower": ("deep-scalar-roots",)}
+#: theorem id -> model, loss, parameter names, defaults, aliases and fixed values (as the
+#: package's specs define them), accepted lower-bound kinds
 THEOREMS: dict[str, dict[str, Any]] = {
     "ufm-ce": {"model": "plain", "loss": "ce", "names": _PLAIN,
                "defaults": {"lam_b": "0", "bias": "true"},
@@ -63,62 +66,116 @@ THEOREMS: dict[str, dict[str, Any]] = {
     "ufm-mse": {"model": "plain", "loss": "mse", "names": _PLAIN,
                 "defaults": {"lam_b": "0", "bias": "true"}, "lower": ("mse-dual",)},
     "ufm-mse-imbalanced": {"model": "plain", "loss": "mse", "names": _PLAIN,
-                           "defaults": {"lam_b": "0", "bias": "false"},
-                           "lower": ("mse-dual",)},
+                           "defaults": _NO_BIAS, "lower": ("mse-dual",)},
     "deep-linear-mse": {"model": "deep-linear", "loss": "mse", "names": _PLAIN + ("L",),
-                        "defaults": {"lam_b": "0", "bias": "false"},
-                        "lower": ("deep-scalar-roots",)},
+                        "defaults": _NO_BIAS, "lower": ("deep-scalar-roots",)},
+    "deep-linear-ce": {"model": "deep-linear", "loss": "ce", "names": _PLAIN + ("L",),
+                       "defaults": _NO_BIAS, "lower": ("schatten-cover",)},
+    "dufm-binary": _DEEP_RELU, "dufm-lowrank": _DEEP_RELU,
+    "eufm-relu": {"model": "eufm", "loss": "mse", "names": _PLAIN + ("lam_W1", "relu"),
+                  "defaults": {**_NO_BIAS, "relu": "true"}, "aliases": {"lam_W2": "lam_W"},
+                  "lower": ("deep-scalar-roots",)},
     "multilabel-ce": {"model": "multilabel", "loss": "pal", "names": _PLAIN + ("m",),
                       "defaults": {"lam_b": "0", "bias": "true", "m": "2"},
                       "lower": ("pal-symmetric-dual",)},
     "sphere-ce": {"model": "sphere", "loss": "ce", "names": _PLAIN + ("tau",),
                   "defaults": {"lam_W": "0", "lam_H": "0", "lam_b": "0", "bias": "false"},
                   "lower": ("gram-symmetric-dual",)},
+    "sphere-gnc": {"model": "margin", "loss": None, "names": ("K", "d"),
+                   "defaults": {"n": "1"}, "lower": ("margin-lemma",)},
+    "relu2-convex": {"model": "relu2", "loss": "mse",
+                     "names": ("n", "width", "beta", "bias", "data", "patterns", "samples",
+                               "seed"),
+                     "defaults": {"bias": "true", "data": "iris", "patterns": "complete",
+                                  "samples": "200", "seed": "0"},
+                     "aliases": {"lam_W": "beta", "m": "width", "d": "width"},
+                     "fixed": {"K": "2", "lam_H": "0"}, "lower": ("relu2-dual",)},
 }
 LOWER_KINDS = ("ce-symmetric-dual", "ce-dense-dual", "mse-dual", "gram-symmetric-dual",
-               "deep-scalar-roots", "pal-symmetric-dual")
+               "deep-scalar-roots", "pal-symmetric-dual", "margin-lemma", "schatten-cover",
+               "relu2-dual")
+_INTS = ("K", "d", "L", "m", "width", "samples", "seed")
+_RATIONALS = ("lam_W", "lam_H", "lam_b", "lam_W1", "alpha", "tau", "beta")
 
 
 def parse_params(theorem: str, typed: dict[str, Any]) -> dict[str, Any]:
-    """K, counts, d, lam_W, lam_H, lam_b, bias (+ alpha, tau) from the typed strings."""
+    """The parameters, exactly, from the typed strings with the theorem's defaults."""
     info = THEOREMS[theorem]
-    unknown = sorted(set(typed) - set(info["names"]))
-    if unknown:
-        raise CheckFailure(f"params: unknown parameter {unknown[0]!r} for {theorem}")
-    raw = {**info["defaults"], **typed}
+    fixed, aliases = info.get("fixed", {}), info.get("aliases", {})
+    raw = dict(info["defaults"])
+    for key, value in typed.items():
+        name = aliases.get(key, key)
+        _require(name in info["names"] or name in fixed,
+                 f"params: unknown parameter {key!r} for {theorem}")
+        raw[name] = value
     missing = [k for k in info["names"] if k not in raw]
     if missing:
         raise CheckFailure(f"params: missing parameter {missing[0]}")
     try:
-        p: dict[str, Any] = {"K": parse_int("K", raw["K"]), "d": parse_int("d", raw["d"]),
-                             "bias": parse_bool("bias", raw["bias"]),
-                             "L": parse_int("L", raw.get("L", 1)),
-                             "m": parse_int("m", raw.get("m", 1))}
-        for name in ("lam_W", "lam_H", "lam_b", "alpha", "tau"):
-            if name in raw:
-                p[name] = parse_fraction(name, raw[name])
+        for name, value in fixed.items():
+            _require(parse_fraction(name, raw.pop(name, value)) == parse_fraction(name, value),
+                     f"params: {name} is fixed to {value} for {theorem}")
+        p: dict[str, Any] = {"K": 2, "d": 1, "L": 1, "m": 1, "lam_b": Fraction(0),
+                             "bias": False, "relu": info["model"] == "deep-relu"}
+        for name, value in raw.items():
+            if name in _INTS:
+                p[name] = parse_int(name, value)
+            elif name in _RATIONALS:
+                p[name] = parse_fraction(name, value)
+            elif name in ("bias", "relu"):
+                p[name] = parse_bool(name, value)
         items = str(raw["n"]).replace(" ", "").split(",")
         counts = tuple(parse_int("n", x) for x in items)
     except ExactParseError as exc:
         raise CheckFailure(f"params: {exc}") from None
+    model = info["model"]
+    if model == "relu2":
+        return _relu2_params(p, raw, counts)
+    if model == "eufm":
+        p["L"], p["lams"] = 2, [p["lam_W1"], p["lam_W"]]
     _require(p["K"] >= 2 and p["d"] >= 1, "params: need K >= 2 and d >= 1")
     _require(1 <= p["m"] <= p["K"] - 1, "params: m must be in [1, K - 1]")
-    groups = p["m"] if info["model"] == "multilabel" else p["K"]  # label-set sizes or classes
+    groups = p["m"] if model == "multilabel" else p["K"]  # label-set sizes or classes
     p["counts"] = counts * groups if len(counts) == 1 else counts
     _require(len(p["counts"]) == groups and min(p["counts"]) >= 1,
              f"params: n must be one int >= 1 or {groups} of them")
     _require(p["lam_b"] >= 0 and (p["bias"] or p["lam_b"] == 0),
              "params: lam_b must be >= 0, and 0 without a bias")
     _require(p["L"] >= 1, "params: L must be >= 1")
-    if info["model"] != "sphere":
-        _require(p["lam_W"] > 0 and p["lam_H"] > 0, "params: lam_W and lam_H must be > 0")
-    else:
+    if model == "sphere":
         _require(p["lam_W"] == p["lam_H"] == p["lam_b"] == 0 and not p["bias"],
                  "params: the sphere model has no weight decay and no bias")
         _require(p["tau"] > 0, "params: tau must be > 0")
+    elif model != "margin":
+        _require(p["lam_W"] > 0 and p["lam_H"] > 0 and p.get("lam_W1", 1) > 0,
+                 "params: lam_W, lam_W1 and lam_H must be > 0")
+        p.setdefault("lams", [p["lam_W"]] * p["L"])
+    _require(not (p["relu"] or model == "eufm") or not p["bias"],
+             "params: the ReLU / extended models are bias-free")
     _require(0 <= p.get("alpha", 0) < 1, "params: alpha must be in [0, 1)")
     p["smoothing"] = p.get("alpha", Fraction(0)) if info["loss"] == "ls" else Fraction(0)
     return p
+
+
+def _relu2_params(p: dict[str, Any], raw: dict[str, Any], counts: tuple) -> dict[str, Any]:
+    """Two-layer ReLU net on generated data: X (2n x q) and labels y = (+1)^n, (-1)^n.
+    rank-one: X = a b^T, a_i = ((7 i) mod 11) - 4 (0 -> 1), b = (3, 4); whitened:
+    X = I - v v^T/2, v = (1, 1, 1, 1, 0, ...) (X^T X = I).  Iris is not covered."""
+    _require(len(counts) == 1 and counts[0] >= 1, "params: n must be one int >= 1")
+    n, data = counts[0], str(raw["data"])
+    _require(data in ("rank-one", "whitened") and not p["bias"] and raw["patterns"] ==
+             "complete", "params: only data=rank-one or whitened, bias=false, "
+             "patterns=complete proof files can be checked")
+    _require(p["beta"] > 0 and p["width"] >= 1 and (data != "whitened" or n >= 2),
+             "params: need beta > 0, width >= 1 (and n >= 2 for whitened)")
+    y = [Fraction(1)] * n + [Fraction(-1)] * n
+    if data == "rank-one":
+        a = [Fraction(((7 * i) % 11) - 4 or 1) for i in range(2 * n)]
+        X = [[3 * x, 4 * x] for x in a]
+    else:
+        X = [[(i == j) - Fraction(int(i < 4 and j < 4), 2) for j in range(2 * n)]
+             for i in range(2 * n)]
+    return {**p, "data": data, "X": X, "y": y, "counts": (1,) * (2 * n)}
 
 
 def _require(condition: bool, message: str) -> None:
@@ -264,25 +321,42 @@ def lower_gram_symmetric(data: dict, p: dict) -> flint.arb:
 
 
 def lower_deep_scalar(data: dict, p: dict) -> flint.arb:
-    """Deep linear MSE: the sum over classes (bias-free), or K - 1 times the ETF direction
-    (free bias, balanced), of min_{x >= 0} phi(x) = A (x - 1)^2 + ((L+1)/2) kappa^(1/(L+1))
-    x^(2/(L+1)), A = n_k/(2N), kappa = n_k lam_H lam_W^L.  With x = s^(L+1) the minimum is
-    at 0 or at a positive real root of P(s) = s^((L-1)(L+1)) (1 - s^(L+1))^(L+1) - R,
-    R = kappa/(2A)^(L+1).  The file lists these roots as disjoint rational intervals; each
-    must show a sign change of P (exact), and FLINT's isolation of all complex roots of P
-    must find exactly as many positive real roots.  L = min of phi over 0 and the intervals."""
+    """Deep MSE models, bias-free: a sum of min_{x >= 0} phi(x) = A (x - 1)^2 +
+    ((L+1)/2) kappa^(1/(L+1)) x^(2/(L+1)) with, for ``bound = "per-class"`` (default), one
+    term per class: A = n_k/(2N), kappa = n_k lam_H prod_l lam_l (Jensen, the factorization
+    identity and von Neumann: a lemma chain for linear layers only, so a ReLU model needs
+    a reduction, i.e. a conditional file), or K - 1 times the ETF direction (free bias,
+    balanced); for ``bound = "frobenius"`` one term A = 1/2, kappa = N lam_H prod_l lam_l
+    (|max(A, 0)|_F <= |A|_F, submultiplicativity, AM-GM: any point, ReLU or not).
+    With x = s^(L+1) the minimum is at 0 or at a positive real root of P(s) =
+    s^((L-1)(L+1)) (1 - s^(L+1))^(L+1) - R, R = kappa/(2A)^(L+1).  The file lists these
+    roots as disjoint rational intervals; each must show a sign change of P (exact), and
+    FLINT's isolation of all complex roots of P must find exactly as many positive real
+    roots.  The bound is the sum of the minima of phi over 0 and the intervals."""
     K, L, N = p["K"], p["L"], sum(p["counts"])
-    if p["bias"]:
-        _require(len(set(p["counts"])) == 1 and p["lam_b"] == 0,
-                 "lower bound: the free-bias case needs balanced n and lam_b = 0")
-    classes = p["counts"][:1] if p["bias"] else p["counts"]
-    per_class = data.get("stationary_intervals")
-    _require(isinstance(per_class, list) and len(per_class) == len(classes),
-             "lower bound: one list of stationary intervals per class expected")
+    prod = p["lam_H"]
+    for lam in p["lams"]:
+        prod *= lam
+    if data.get("bound") == "frobenius":
+        _require(not p["bias"], "lower bound: the Frobenius bound is for bias-free models")
+        terms, factor = [(Fraction(1, 2), N * prod)], 1
+    else:
+        _require(data.get("bound", "per-class") == "per-class" and (
+            not p["relu"] or p["status"] == "conditional"),
+            "lower bound: the per-class bound holds for linear layers only (a ReLU model "
+            "needs a reduction, status conditional)")
+        if p["bias"]:
+            _require(len(set(p["counts"])) == 1 and p["lam_b"] == 0,
+                     "lower bound: the free-bias case needs balanced n and lam_b = 0")
+        classes = p["counts"][:1] if p["bias"] else p["counts"]
+        terms = [(Fraction(n_k, 2 * N), n_k * prod) for n_k in classes]
+        factor = K - 1 if p["bias"] else 1
+    per_term = data.get("stationary_intervals")
+    _require(isinstance(per_term, list) and len(per_term) == len(terms),
+             "lower bound: one list of stationary intervals per scalar term expected")
     s = flint.fmpq_poly([0, 1])
     total = flint.arb(0)
-    for n_k, intervals in zip(classes, per_class):
-        A, kappa = Fraction(n_k, 2 * N), n_k * p["lam_H"] * p["lam_W"] ** L
+    for (A, kappa), intervals in zip(terms, per_term):
         R = kappa / (2 * A) ** (L + 1)
         P = s ** ((L - 1) * (L + 1)) * (1 - s ** (L + 1)) ** (L + 1) - flint.fmpq(
             R.numerator, R.denominator)
@@ -300,12 +374,93 @@ def lower_deep_scalar(data: dict, p: dict) -> flint.arb:
             pa, pb = (P(flint.fmpq(x.numerator, x.denominator)) for x in (a, b))
             _require(pa * pb < 0, "lower bound: no sign change of P on a stationary interval")
             root = ball(a).union(ball(b))
-            x = flint.arb(1)
-            for _ in range(L + 1):
-                x *= root
+            x = power(root, L + 1)
             values.append(ball(A) * (x - 1) * (x - 1) + c * root * root)
         total += min(values, key=lambda v: ends(v, "lower bound")[0])
-    return total * (K - 1) if p["bias"] else total
+    return total * factor
+
+
+def power(x: flint.arb, k: int) -> flint.arb:
+    """x^k by products (arb's power of a ball containing 0 is nan)."""
+    out = flint.arb(1)
+    for _ in range(k):
+        out *= x
+    return out
+
+
+def lower_schatten_cover(data: dict, p: dict) -> flint.arb:
+    """Deep linear CE, balanced n: by permutation averaging (CE convex), the factorization
+    identity and sum sigma_i^q >= (sum sigma_i)^q (q = 2/(L+1) <= 1),
+    f >= min_{a >= 0} psi(a) = log(1 + (K-1) e^(-a)) + B a^q,
+    B = ((L+1)/2) (K-1)^q (lam_H lam_W^L)^(1/(L+1)) n^(q/2).  The file gives breakpoints
+    0 = a_0 < ... < a_M; on [u, v] psi >= dec(v) + inc(u) (monotone parts) and, for u > 0,
+    psi >= psi(m) - |psi'([u, v])| (v - u)/2; beyond a_M psi > B a_M^q."""
+    K, L = p["K"], p["L"]
+    _require(len(set(p["counts"])) == 1, "lower bound: the Schatten bound needs balanced n")
+    breaks = [rational(x, "lower.breaks") for x in data.get("breaks") or []]
+    _require(len(breaks) >= 2 and breaks[0] == 0 and all(
+        u < v for u, v in zip(breaks, breaks[1:])), "lower bound: breaks must increase from 0")
+    q = ball(Fraction(2, L + 1))
+    B = ball(Fraction(L + 1, 2)) * ball(K - 1) ** q * ball(
+        p["lam_H"] * p["lam_W"] ** L * p["counts"][0]).root(L + 1)
+
+    def inc(a: flint.arb) -> flint.arb:
+        return B * a ** q if a > 0 else flint.arb(0)
+
+    def dec(a: flint.arb) -> flint.arb:
+        return (1 + (K - 1) * (-a).exp()).log()
+
+    bounds = [inc(ball(breaks[-1]))]
+    for u, v in zip(breaks, breaks[1:]):
+        low = dec(ball(v)) + inc(ball(u))
+        if u > 0:
+            mid, e = ball((u + v) / 2), (-ball(u).union(ball(v))).exp()
+            slope = -(K - 1) * e / (1 + (K - 1) * e) + B * q * ball(u).union(ball(v)) ** (q - 1)
+            low = low.max(dec(mid) + inc(mid) - abs(slope) * ball((v - u) / 2))
+        bounds.append(low)
+    return min(bounds, key=lambda v: ends(v, "lower bound")[0])
+
+
+def lower_margin_lemma(data: dict, p: dict) -> flint.arb:
+    """Max-min one-vs-rest margin rho of K unit codewords in R^d; f = -rho >= -bound with
+    ``gram``: rho <= K/(K-1) (y I - C PSD for y = 1/(2(K-1)), C = [[0, B/2], [B/2, 0]],
+    B = (K I - 11^T)/(K(K-1)), checked exactly); ``radon-convexity``: rho <= 1 for
+    K >= d + 2; ``polygon``: rho <= 2 sin^2(pi/K) for d = 2, K >= 4 (docs/certificates.md)."""
+    K, d, lemma = p["K"], p["d"], data.get("lemma")
+    if lemma == "gram":
+        y = Fraction(1, 2 * (K - 1))
+        C = [[Fraction(0) if (i < K) == (j < K) else
+              Fraction((K if i % K == j % K else 0) - 1, 2 * K * (K - 1))
+              for j in range(2 * K)] for i in range(2 * K)]
+        _require(is_psd([[(y if i == j else 0) - C[i][j] for j in range(2 * K)]
+                         for i in range(2 * K)]), "lower bound: the Gram dual is not PSD")
+        return -ball(Fraction(K, K - 1))
+    if lemma == "radon-convexity":
+        _require(K >= d + 2, "lower bound: the Radon-convexity lemma needs K >= d + 2")
+        return flint.arb(-1)
+    _require(lemma == "polygon", f"lower bound: unknown margin lemma {lemma!r}")
+    _require(d == 2 and K >= 4, "lower bound: the polygon lemma needs d = 2 and K >= 4")
+    s = (flint.arb.pi() / K).sin()
+    return -2 * s * s
+
+
+def lower_relu2_dual(data: dict, p: dict) -> flint.arb:
+    """Weak duality for 1/2 |sum_j max(X u_j, 0) a_j - y|^2 + beta/2 sum_j (|u_j|^2 +
+    a_j^2) (any width): p >= lam^T y - |lam|^2/2 when |lam^T max(X u, 0)| <= beta for all
+    |u| <= 1.  rank-one (X u = (b^T u) a, |b| = 5): 5 max(|lam^T a_+|, |lam^T a_-|) <=
+    beta; whitened (X orthogonal): max(|lam_+|, |lam_-|) <= beta; exact rationals."""
+    X, y, beta = p["X"], p["y"], p["beta"]
+    lam = [rational(x, "lower.lam") for x in data.get("lam") or []]
+    _require(len(lam) == len(y), "lower bound: lam must have one entry per data point")
+    if p["data"] == "rank-one":
+        a = [row[0] / 3 for row in X]
+        worst = max(25 * sum(li * max(s * ai, 0) for li, ai in zip(lam, a)) ** 2
+                    for s in (1, -1))
+    else:
+        worst = max(sum(max(s * li, 0) ** 2 for li in lam) for s in (1, -1))
+    _require(worst <= beta * beta, "lower bound: dual point infeasible, "
+             "max |lam^T max(X u, 0)| > beta")
+    return ball(sum(li * yi for li, yi in zip(lam, y)) - sum(li * li for li in lam) / 2)
 
 
 def lower_pal_symmetric(data: dict, p: dict) -> flint.arb:
@@ -335,7 +490,8 @@ def lower_pal_symmetric(data: dict, p: dict) -> flint.arb:
 LOWER = {"pal-symmetric-dual": lower_pal_symmetric, "ce-symmetric-dual": lower_ce_symmetric,
          "ce-dense-dual": lower_ce_dense,
          "mse-dual": lower_mse, "gram-symmetric-dual": lower_gram_symmetric,
-         "deep-scalar-roots": lower_deep_scalar}
+         "deep-scalar-roots": lower_deep_scalar, "schatten-cover": lower_schatten_cover,
+         "margin-lemma": lower_margin_lemma, "relu2-dual": lower_relu2_dual}
 
 
 # --------------------------------------------------------------------------- upper bounds
@@ -402,8 +558,9 @@ def upper_frame(point: dict, p: dict, loss_name: str) -> flint.arb:
 
 def upper_dense(point: dict, p: dict, loss_name: str) -> flint.arb:
     """W (K x d) -- or, deep, W_1..W_L (d x d, W_L K x d) -- class means H (d x K), b (K):
-    f = data term of Z = W_L ... W_1 H + b 1^T + lam_W/2 sum_l |W_l|^2
-    + lam_H/2 sum_k n_k |h_k|^2 + lam_b/2 |b|^2."""
+    f = data term of Z = W_L s(... s(W_1 H)) + b 1^T + sum_l lam_l/2 |W_l|^2
+    + lam_H/2 sum_k n_k |h_k|^2 + lam_b/2 |b|^2, s = max(., 0) for ReLU models, else s = id
+    (lam_l = lam_W, or (lam_W1, lam_W) for the extended model)."""
     K, d, L = p["K"], p["d"], p["L"]
     layers = point.get("W") if point["kind"] == "deep-dense" else [point.get("W")]
     _require(isinstance(layers, list) and len(layers) == L,
@@ -414,17 +571,35 @@ def upper_dense(point: dict, p: dict, loss_name: str) -> flint.arb:
     b = bias_of(point, p)
     bias = matrix([b], 1, K, "point.b", binary_float)[0] if b is not None else [0] * K
     Z = H
-    for W in Ws:
+    for i, W in enumerate(Ws):
         Z = W * Z
+        if p["relu"] and i < L - 1:
+            Z = flint.arb_mat([[relu(Z[r, c]) for c in range(K)] for r in range(d)])
     columns = [[Z[j, k] + bias[j] for j in range(K)] for k in range(K)]
     value = data_term(loss_name, columns, p)
-    sq = lambda x: x * x  # noqa: E731 - arb's power of a ball containing 0 is nan
-    for W in Ws:
-        value += ball(p["lam_W"]) * sum((sq(W[i, j]) for i in range(W.nrows())
-                                         for j in range(d)), flint.arb(0)) / 2
+    for lam, W in zip(p.get("lams", [p["lam_W"]]), Ws):
+        value += ball(lam) * sum_squares(W.entries()) / 2
     value += ball(p["lam_H"]) * sum((sq(H[i, k]) * p["counts"][k] for i in range(d)
                                      for k in range(K)), flint.arb(0)) / 2
-    return value + ball(p["lam_b"]) * sum((sq(x) for x in bias), flint.arb(0)) / 2
+    return value + ball(p["lam_b"]) * sum_squares(bias) / 2
+
+
+def sq(x: flint.arb) -> flint.arb:
+    return x * x  # not x**2: arb's power of a ball containing 0 is nan
+
+
+def sum_squares(xs: Any) -> flint.arb:
+    return sum((sq(flint.arb(x)) for x in xs), flint.arb(0))
+
+
+def relu(x: flint.arb) -> flint.arb:
+    """max(x, 0) of a ball (exact at the ends)."""
+    return x if x >= 0 else flint.arb(0) if x <= 0 else x.max(flint.arb(0))
+
+
+def unit_vectors(rows: list[list[flint.arb]]) -> list[list[flint.arb]]:
+    """Each row divided by its norm: the exact normalized vectors, enclosed."""
+    return [[x / sum_squares(v).sqrt() for x in v] for v in rows]
 
 
 def upper_sphere(point: dict, p: dict, loss_name: str) -> flint.arb:
@@ -434,7 +609,7 @@ def upper_sphere(point: dict, p: dict, loss_name: str) -> flint.arb:
     W = matrix(point.get("W"), K, d, "point.W", binary_float)
     H = matrix(point.get("H"), d, K, "point.H", binary_float)
     Ht = [[H[i][k] for i in range(d)] for k in range(K)]
-    unit = [[x / sum((y * y for y in v), flint.arb(0)).sqrt() for x in v] for v in W + Ht]
+    unit = unit_vectors(W + Ht)
     Wn, Hn = unit[:K], unit[K:]
     tau = ball(p["tau"])
     columns = [[tau * sum((a * b for a, b in zip(Wn[j], Hn[k])), flint.arb(0))
@@ -459,17 +634,48 @@ def upper_multilabel(point: dict, p: dict, loss_name: str) -> flint.arb:
         value += (len(S) * logsumexp([(x, 1) for x in z])
                   - sum((z[k] for k in S), flint.arb(0))) * c
     value /= sum(counts)
-    sq = lambda x: x * x  # noqa: E731 - arb's power of a ball containing 0 is nan
-    value += ball(p["lam_W"]) * sum((sq(W[i, j]) for i in range(K) for j in range(d)),
-                                    flint.arb(0)) / 2
+    value += ball(p["lam_W"]) * sum_squares(W.entries()) / 2
     value += ball(p["lam_H"]) * sum((sq(H[i, j]) * c for i in range(d)
                                      for j, c in enumerate(counts)), flint.arb(0)) / 2
-    return value + ball(p["lam_b"]) * sum((sq(x) for x in bias), flint.arb(0)) / 2
+    return value + ball(p["lam_b"]) * sum_squares(bias) / 2
+
+
+def upper_code(point: dict, p: dict, loss_name: Any) -> flint.arb:
+    """f = -rho <= -min_k min_{j != k} (w_k - w_j)^T h_k at the exact normalizations of the
+    rows w_k of W (K x d) and the columns h_k of H (d x K)."""
+    K, d = p["K"], p["d"]
+    W = unit_vectors(matrix(point.get("W"), K, d, "point.W", binary_float))
+    H = matrix(point.get("H"), d, K, "point.H", binary_float)
+    Hn = unit_vectors([[H[i][k] for i in range(d)] for k in range(K)])
+    margin = None
+    for k in range(K):
+        for j in range(K):
+            if j != k:
+                t = sum(((a - b) * c for a, b, c in zip(W[k], W[j], Hn[k])), flint.arb(0))
+                margin = t if margin is None else margin.min(t)
+    return -margin
+
+
+def upper_network(point: dict, p: dict, loss_name: str) -> flint.arb:
+    """1/2 |max(X U, 0) a - y|^2 + beta/2 (|U|^2 + |a|^2) for U (q x m), a (m), m <= width."""
+    U, a = point.get("U"), point.get("a")
+    m = len(a) if isinstance(a, list) else -1
+    _require(1 <= m <= p["width"], "point: the network needs 1..width hidden units")
+    U = matrix(U, len(p["X"][0]), m, "point.U", binary_float)
+    a = matrix([a], 1, m, "point.a", binary_float)[0]
+    value = flint.arb(0)
+    for x, y in zip(p["X"], p["y"]):
+        hidden = [relu(sum((ball(xi) * U[i][j] for i, xi in enumerate(x)), flint.arb(0)))
+                  for j in range(m)]
+        value += sq(sum((h * aj for h, aj in zip(hidden, a)), flint.arb(0)) - ball(y)) / 2
+    return value + ball(p["beta"]) * (sum_squares(sum(U, [])) + sum_squares(a)) / 2
 
 
 UPPER = {("multilabel", "dense"): upper_multilabel, ("plain", "frame"): upper_frame,
          ("plain", "dense"): upper_dense,
-         ("deep-linear", "deep-dense"): upper_dense, ("sphere", "dense"): upper_sphere}
+         ("deep-linear", "deep-dense"): upper_dense, ("sphere", "dense"): upper_sphere,
+         ("deep-relu", "deep-dense"): upper_dense, ("eufm", "deep-dense"): upper_dense,
+         ("margin", "dense"): upper_code, ("relu2", "network"): upper_network}
 
 
 # --------------------------------------------------------------------------- claimed value
@@ -477,7 +683,7 @@ UPPER = {("multilabel", "dense"): upper_multilabel, ("plain", "frame"): upper_fr
 
 def evaluate_expression(text: str) -> flint.arb:
     """Enclosure of a SymPy-printed closed form: integers, + - * / **, log, exp, sqrt,
-    pi, E (parsed with :mod:`ast`, never evaluated as Python)."""
+    cos, sin, pi, E (parsed with :mod:`ast`, never evaluated as Python)."""
     try:
         tree = ast.parse(text, mode="eval")
     except SyntaxError:
@@ -500,7 +706,7 @@ def _eval(node: ast.AST) -> Fraction | flint.arb:
         x = _eval(node.operand)
         return -x if isinstance(node.op, ast.USub) else x
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and len(node.args) == 1 \
-            and node.func.id in ("log", "exp", "sqrt") and not node.keywords:
+            and node.func.id in ("log", "exp", "sqrt", "cos", "sin") and not node.keywords:
         x = _eval(node.args[0])
         x = x if isinstance(x, flint.arb) else ball(x)
         return getattr(x, node.func.id)()
@@ -619,6 +825,7 @@ def _check(data: dict[str, Any]) -> dict[str, Any]:
     else:
         raise CheckFailure(f"status: only certified/conditional files can be checked, "
                            f"got {status!r}")
+    p["status"] = status
     lower = LOWER[data["lower"]["kind"]](data["lower"], p)
     upper = UPPER[info["model"], data["point"]["kind"]](data["point"], p, info["loss"])
     lo, _ = ends(lower, "lower bound")

@@ -213,3 +213,21 @@ def frobenius_scalar(spec: DUFMSpec) -> PowerScalar:
 
 
 FROBENIUS_ASSUMPTIONS = [FROBENIUS_RELU]
+
+
+def scalar_roots_proof(model: Any, bound: str) -> dict[str, Any]:
+    """Lower-bound data of a proof file (kind ``deep-scalar-roots``, re-checked by
+    :mod:`ncproofs.check`) for a model with ``L``, ``lams``, ``lam_H`` and class counts
+    ``n``: the isolating intervals of the positive stationary roots of each scalar term
+    phi(x) = A (x - 1)^2 + ((L+1)/2) kappa^(1/(L+1)) x^(2/(L+1)): one term A = 1/2,
+    kappa = N lam_H prod lam_l (``bound="frobenius"``, :func:`frobenius_scalar`), or one
+    per class A = n_k/(2N), kappa = n_k lam_H prod lam_l (``"per-class"``, the scalar
+    reduction of :func:`dnc_scalar`)."""
+    from ..derive.deep_scalar import DeepScalar
+
+    N, decay = sum(model.n), Fraction(model.lam_H) * math.prod(map(Fraction, model.lams))
+    terms = [(Fraction(1, 2), N * decay)] if bound == "frobenius" else [
+        (Fraction(n_k, 2 * N), n_k * decay) for n_k in model.n]
+    return {"kind": "deep-scalar-roots", "bound": bound,
+            "stationary_intervals": [DeepScalar(model.L, A, kappa).proof_intervals()
+                                     for A, kappa in terms]}

@@ -65,6 +65,7 @@ from ._deep_relu import (
     explicit_deep_point,
     frobenius_scalar,
     rigorous_value,
+    scalar_roots_proof,
 )
 from .base import ClosedForm, ExplicitPoint, NumericResult, Theorem, register
 
@@ -216,12 +217,14 @@ class BinaryDeepUFM(Theorem):
             return decide(method="Frobenius/AM-GM lower bound (any point, any d) = 1/2; "
                           "interval objective of W = H = 0 (upper)", lower=fro.value,
                           upper=upper, claimed=claimed, assumptions=FROBENIUS_ASSUMPTIONS,
-                          details=details, lower_source=EXACT_ROOTS + " (Frobenius bound)")
+                          details=details, lower_source=EXACT_ROOTS + " (Frobenius bound)",
+                          proof={"lower": scalar_roots_proof(spec, "frobenius")})
         # the assumption-free Frobenius bound is reported in details; the DNC bound rests
         # on the paper's Theorem 3.1 and gives at most `conditional`
         return decide(method=method, lower=res.value * 2, upper=upper, claimed=claimed,
                       assumptions=[REDUCTION, DEPTH_FACTORIZATION, VON_NEUMANN],
-                      details=details, lower_source=EXACT_ROOTS + " (DNC scalar reduction)")
+                      details=details, lower_source=EXACT_ROOTS + " (DNC scalar reduction)",
+                      proof={"lower": scalar_roots_proof(spec, "per-class")})
 
     # ------------------------------------------------------------------ numeric
 

@@ -80,6 +80,7 @@ from ._deep_relu import (
     explicit_deep_point,
     frobenius_scalar,
     rigorous_value,
+    scalar_roots_proof,
 )
 from .base import ClosedForm, ExplicitPoint, NumericResult, Theorem, register
 from .dufm_binary import _claim
@@ -159,7 +160,8 @@ def decide_deep_relu(model: DeepReLUModel, claimed: flint.arb, claim_value: floa
         return decide(method="Frobenius/AM-GM lower bound (any point, any d); interval "
                       "objective of W = H = 0", lower=fro.value, upper=cand_upper,
                       claimed=claimed, assumptions=FROBENIUS_ASSUMPTIONS, details=details,
-                      lower_source=EXACT_ROOTS + " (Frobenius bound)")
+                      lower_source=EXACT_ROOTS + " (Frobenius bound)",
+                      proof={"lower": scalar_roots_proof(model, "frobenius")})
     # stop the search at the first stage that is clearly below the DNC enclosure
     search_kw.setdefault("stop_below", float(cand.lower()) * (1 - 1e-7))
     found = cached_search(model, seed=seed, **search_kw)

@@ -63,7 +63,13 @@ from ..certify.provenance import (
 from ..derive.reduction import DerivationStep
 from ..losses import get_loss
 from ..spec import SpecError, UFMSpec, bias_free, param
-from ._deep_relu import arb_to_sympy, deep_solve, explicit_deep_point, rigorous_value
+from ._deep_relu import (
+    arb_to_sympy,
+    deep_solve,
+    explicit_deep_point,
+    rigorous_value,
+    scalar_roots_proof,
+)
 from .base import ClosedForm, ExplicitPoint, NumericResult, Theorem, register
 
 
@@ -211,6 +217,8 @@ class ExtendedUFM(Theorem):
                               self._activation(spec))
 
     def certify(self, spec: EUFMSpec, closed: ClosedForm) -> Certificate:
+        from .dufm_lowrank import DeepReLUModel, decide_deep_relu
+
         method = ("exact root isolation of the scalar reduction (lower); interval objective "
                   "at the explicit orthogonal point (upper)")
         # linear model: Jensen, the depth-3 factorization inequality (L = 2 weight layers
@@ -228,9 +236,13 @@ class ExtendedUFM(Theorem):
         details: dict[str, Any] = {"scalar_minimum": str(res.value),
                                    "rho_K": float(ps.C) * 2 / 3 * spec.K,
                                    "zero_wins": res.zero_wins}
+        model = DeepReLUModel(spec.K, tuple(spec.n), spec.d, 2, (spec.lam_W1, spec.lam_W),
+                              spec.lam_H)
+        proof = {"lower": scalar_roots_proof(model, "per-class")}
         if not spec.relu:
             return decide(method=method, lower=lower, upper=upper, claimed=claimed,
-                          assumptions=assumptions, details=details, lower_source=EXACT_ROOTS)
+                          assumptions=assumptions, details=details, lower_source=EXACT_ROOTS,
+                          proof=proof)
         details["linear_lower_bound_for_relu"] = {
             "value": float(lower.mid()), "rigorous": False,
             "why": "valid for the linear model; for the ReLU model it is the claim itself"}
@@ -240,13 +252,10 @@ class ExtendedUFM(Theorem):
             return decide(method=method + "; ReLU lower bound from Súkeník et al.'s "
                           "reduction (assumption)", lower=lower, upper=upper,
                           claimed=claimed, assumptions=[SUKENIK_BINARY, *assumptions],
-                          details=details, lower_source=EXACT_ROOTS + " (under the reduction)")
+                          details=details, lower_source=EXACT_ROOTS + " (under the reduction)",
+                          proof=proof)
         # K >= 3: the same model as dufm-lowrank at L = 2 (lams = (lam_W1, lam_W)): one
         # shared verdict (Frobenius zero regime, staged search), so the two theorems agree
-        from .dufm_lowrank import DeepReLUModel, decide_deep_relu
-
-        model = DeepReLUModel(spec.K, tuple(spec.n), spec.d, 2, (spec.lam_W1, spec.lam_W),
-                              spec.lam_H)
         cert = decide_deep_relu(model, claimed, float(sp.N(closed.objective)), upper,
                                 method=method + "; the deep ReLU UFM verdict shared with "
                                 "dufm-lowrank (L = 2): Frobenius bound, staged search",

@@ -40,6 +40,7 @@ at best ``inconclusive``.
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -223,12 +224,15 @@ class ReluTwoLayerConvex(Theorem):
                                         "bound on every network of any width"}
             method = ("complete activation patterns (exact enumeration) + interval-checked "
                       "dual point (lower); interval value of the explicit network (upper)")
+            proof = proof_data(spec, y - sol.prediction, db.scale, net)
         else:
             method = ("sampled activation patterns: the network is feasible (upper bound); no "
                       "lower bound (an incomplete pattern set bounds nothing from below)")
+            proof = None
         return decide(method=method, lower=lower, upper=upper, claimed=claimed,
                       assumptions=assumptions, details=details, lower_source=INTERVAL_DUAL,
-                      upper_source=EXPLICIT_POINT + f" (a network of width {net.width})")
+                      upper_source=EXPLICIT_POINT + f" (a network of width {net.width})",
+                      proof=proof)
 
     def solve(self, spec: Relu2Spec, *, device: str = "auto", starts: int = 8,
               seed: int = 0) -> NumericResult:
@@ -241,6 +245,34 @@ class ReluTwoLayerConvex(Theorem):
                    "metrics": hidden_metrics(relu2.Network(U=tr.params["U"], a=tr.params["a"]),
                                              X, y)}
         return NumericResult(summary=summary, point=tr.params)
+
+
+def proof_data(spec: Relu2Spec, residual: np.ndarray, scale: float,
+               net: relu2.Network) -> dict[str, Any] | None:
+    """Proof-file data (:mod:`ncproofs.check`, kind ``relu2-dual``) for the data sets whose
+    dual constraint the checker evaluates in closed form (rank-one, whitened; no bias):
+    the dual point lam = (y - prediction)/scale in exact rationals, confirmed feasible by
+    the checker's own exact test (shrunk by 2^-40 steps if rounding made it infeasible),
+    and the network in exact binary floats."""
+    from ..check import core
+
+    if spec.data not in ("rank-one", "whitened") or spec.bias:
+        return None
+    typed = {"n": str(spec.n), "beta": str(spec.beta), "width": str(spec.width),
+             "data": spec.data, "bias": "false"}
+    params = core.parse_params("relu2-convex", typed)
+    lam = [Fraction(float(r)) / Fraction(scale) for r in residual]
+    for _ in range(8):
+        data = {"kind": "relu2-dual", "lam": [str(x) for x in lam]}
+        try:
+            core.lower_relu2_dual(data, params)
+        except core.CheckFailure:
+            lam = [x * (1 - Fraction(1, 2**40)) for x in lam]
+            continue
+        point = {"kind": "network", "U": [[float.hex(float(x)) for x in row] for row in net.U],
+                 "a": [float.hex(float(x)) for x in net.a]}
+        return {"lower": data, "point": point}
+    return None
 
 
 def hidden_metrics(net: relu2.Network, X: np.ndarray, y: np.ndarray) -> dict[str, float] | None:

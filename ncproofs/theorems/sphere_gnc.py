@@ -89,18 +89,25 @@ def known_code(K: int, d: int) -> tuple[str, sp.Expr | None, np.ndarray | None]:
     return "K > 2d: no closed form known", None, None
 
 
+#: the margin lemmas by name, with the key a proof file uses for each
+MARGIN_LEMMA_KEYS = {"Gram SDP exact dual K/(K-1) (forgets d)": "gram",
+                     "Radon-convexity lemma rho <= 1 (K >= d + 2)": "radon-convexity",
+                     "polygon lemma 1 - cos(2 pi/K)": "polygon"}
+_GRAM, _RADON, _POLYGON = MARGIN_LEMMA_KEYS
+
+
 def margin_upper(K: int, d: int) -> tuple[flint.arb, str]:
     """The best rigorous upper bound on rho(d, K) we have, and its name."""
     gram, _ = gram_margin_upper(K)
-    best, name = arb_of(gram), "Gram SDP exact dual K/(K-1) (forgets d)"
+    best, name = arb_of(gram), _GRAM
     if K >= d + 2:
         radon = arb_of(radon_convexity_margin_upper(K, d))
         if radon.upper() < best.lower():
-            best, name = radon, "Radon-convexity lemma rho <= 1 (K >= d + 2)"
+            best, name = radon, _RADON
     if d == 2 and K >= 4:
         poly = polygon_margin_upper(K)
         if poly.upper() < best.upper():
-            best, name = poly, "polygon lemma 1 - cos(2 pi/K)"
+            best, name = poly, _POLYGON
     return best, name
 
 
@@ -200,6 +207,9 @@ class SphereGeneralizedCollapse(Theorem):
             details["code"] = W.tolist()
         H = better_columns(W, W.T.copy(), best_features(W))
         lower_margin = code_margin(W, H)
+        proof = {"lower": {"kind": "margin-lemma", "lemma": MARGIN_LEMMA_KEYS[upper_name]},
+                 "point": ExplicitPoint(arrays={"W": W, "H": H}, labels=tuple(range(K)),
+                                        counts=(1,) * K)}
         details["margin_lower_bound"] = float(lower_margin.lower())
         details["margin_code_source"] = source
         details["margin_gap"] = float((upper_margin - lower_margin).upper())
@@ -207,7 +217,7 @@ class SphereGeneralizedCollapse(Theorem):
         return decide(method=method, lower=-upper_margin, upper=-lower_margin,
                       claimed=claimed, assumptions=assumptions, details=details,
                       lower_source=EXACT_LEMMA + f" ({upper_name})",
-                      upper_source=upper_source)
+                      upper_source=upper_source, proof=proof)
 
     def solve(self, spec: MarginSpec, *, device: str = "auto", starts: int = 8,
               seed: int = 0) -> NumericResult:
