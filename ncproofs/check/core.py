@@ -48,52 +48,42 @@ class CheckFailure(Exception):
 # --------------------------------------------------------------------------- the models
 
 _PLAIN = ("K", "n", "d", "lam_W", "lam_H", "lam_b", "bias")
-_NO_BIAS = {"lam_b": "0", "bias": "false"}
-_DEEP_RELU = {"model": "deep-relu", "loss": "mse", "names": _PLAIN + ("L",),
-              "defaults": _NO_BIAS, "lower": ("deep-scalar-roots",)}
-#: theorem id -> model, loss, parameter names, defaults, aliases and fixed values (as the
-#: package's specs define them), accepted lower-bound kinds
+_BIAS, _NO_BIAS = {"lam_b": "0", "bias": "true"}, {"lam_b": "0", "bias": "false"}
+
+
+def _model(model: str, loss: str | None, lower: tuple[str, ...], names: tuple = _PLAIN,
+           defaults: dict | None = None, **more: Any) -> dict[str, Any]:
+    return {"model": model, "loss": loss, "lower": lower, "names": names,
+            "defaults": _BIAS if defaults is None else defaults, **more}
+
+
+_CE, _DEEP = ("ce-symmetric-dual", "ce-dense-dual"), _PLAIN + ("L",)
+#: theorem id -> model, loss, accepted lower-bound kinds, parameter names, defaults,
+#: aliases and fixed values (as the package's specs define them)
 THEOREMS: dict[str, dict[str, Any]] = {
-    "ufm-ce": {"model": "plain", "loss": "ce", "names": _PLAIN,
-               "defaults": {"lam_b": "0", "bias": "true"},
-               "lower": ("ce-symmetric-dual", "ce-dense-dual")},
-    "ufm-ls": {"model": "plain", "loss": "ls", "names": _PLAIN + ("alpha",),
-               "defaults": {"lam_b": "0", "bias": "true", "alpha": "1/10"},
-               "lower": ("ce-symmetric-dual", "ce-dense-dual")},
-    "ufm-ce-imbalanced": {"model": "plain", "loss": "ce", "names": _PLAIN,
-                          "defaults": {"lam_b": "0", "bias": "true"},
-                          "lower": ("ce-dense-dual",)},
-    "ufm-mse": {"model": "plain", "loss": "mse", "names": _PLAIN,
-                "defaults": {"lam_b": "0", "bias": "true"}, "lower": ("mse-dual",)},
-    "ufm-mse-imbalanced": {"model": "plain", "loss": "mse", "names": _PLAIN,
-                           "defaults": _NO_BIAS, "lower": ("mse-dual",)},
-    "deep-linear-mse": {"model": "deep-linear", "loss": "mse", "names": _PLAIN + ("L",),
-                        "defaults": _NO_BIAS, "lower": ("deep-scalar-roots",)},
-    "deep-linear-ce": {"model": "deep-linear", "loss": "ce", "names": _PLAIN + ("L",),
-                       "defaults": _NO_BIAS, "lower": ("schatten-cover",)},
-    "dufm-binary": _DEEP_RELU, "dufm-lowrank": _DEEP_RELU,
-    "eufm-relu": {"model": "eufm", "loss": "mse", "names": _PLAIN + ("lam_W1", "relu"),
-                  "defaults": {**_NO_BIAS, "relu": "true"}, "aliases": {"lam_W2": "lam_W"},
-                  "lower": ("deep-scalar-roots",)},
-    "multilabel-ce": {"model": "multilabel", "loss": "pal", "names": _PLAIN + ("m",),
-                      "defaults": {"lam_b": "0", "bias": "true", "m": "2"},
-                      "lower": ("pal-symmetric-dual",)},
-    "sphere-ce": {"model": "sphere", "loss": "ce", "names": _PLAIN + ("tau",),
-                  "defaults": {"lam_W": "0", "lam_H": "0", "lam_b": "0", "bias": "false"},
-                  "lower": ("gram-symmetric-dual",)},
-    "sphere-gnc": {"model": "margin", "loss": None, "names": ("K", "d"),
-                   "defaults": {"n": "1"}, "lower": ("margin-lemma",)},
-    "relu2-convex": {"model": "relu2", "loss": "mse",
-                     "names": ("n", "width", "beta", "bias", "data", "patterns", "samples",
-                               "seed"),
-                     "defaults": {"bias": "true", "data": "iris", "patterns": "complete",
-                                  "samples": "200", "seed": "0"},
-                     "aliases": {"lam_W": "beta", "m": "width", "d": "width"},
-                     "fixed": {"K": "2", "lam_H": "0"}, "lower": ("relu2-dual",)},
+    "ufm-ce": _model("plain", "ce", _CE),
+    "ufm-ls": _model("plain", "ls", _CE, _PLAIN + ("alpha",), {**_BIAS, "alpha": "1/10"}),
+    "ufm-ce-imbalanced": _model("plain", "ce", ("ce-dense-dual",)),
+    "ufm-mse": _model("plain", "mse", ("mse-dual",)),
+    "ufm-mse-imbalanced": _model("plain", "mse", ("mse-dual",), defaults=_NO_BIAS),
+    "deep-linear-mse": _model("deep-linear", "mse", ("deep-scalar-roots",), _DEEP, _NO_BIAS),
+    "deep-linear-ce": _model("deep-linear", "ce", ("schatten-cover",), _DEEP, _NO_BIAS),
+    "dufm-binary": _model("deep-relu", "mse", ("deep-scalar-roots",), _DEEP, _NO_BIAS),
+    "dufm-lowrank": _model("deep-relu", "mse", ("deep-scalar-roots",), _DEEP, _NO_BIAS),
+    "eufm-relu": _model("eufm", "mse", ("deep-scalar-roots",), _PLAIN + ("lam_W1", "relu"),
+                        {**_NO_BIAS, "relu": "true"}, aliases={"lam_W2": "lam_W"}),
+    "multilabel-ce": _model("multilabel", "pal", ("pal-symmetric-dual",), _PLAIN + ("m",),
+                            {**_BIAS, "m": "2"}),
+    "sphere-ce": _model("sphere", "ce", ("gram-symmetric-dual",), _PLAIN + ("tau",),
+                        {"lam_W": "0", "lam_H": "0", **_NO_BIAS}),
+    "sphere-gnc": _model("margin", None, ("margin-lemma",), ("K", "d"), {"n": "1"}),
+    "relu2-convex": _model(
+        "relu2", "mse", ("relu2-dual",), ("n", "width", "beta", "bias", "data", "patterns",
+                                          "samples", "seed"),
+        {"bias": "true", "data": "iris", "patterns": "complete", "samples": "200", "seed": "0"},
+        aliases={"lam_W": "beta", "m": "width", "d": "width"},
+        fixed={"K": "2", "lam_H": "0"}),
 }
-LOWER_KINDS = ("ce-symmetric-dual", "ce-dense-dual", "mse-dual", "gram-symmetric-dual",
-               "deep-scalar-roots", "pal-symmetric-dual", "margin-lemma", "schatten-cover",
-               "relu2-dual")
 _INTS = ("K", "d", "L", "m", "width", "samples", "seed")
 _RATIONALS = ("lam_W", "lam_H", "lam_b", "lam_W1", "alpha", "tau", "beta")
 
@@ -262,17 +252,23 @@ def target(p: dict[str, Any], j: int, k: int) -> Fraction:
     return (1 - a) * (j == k) + a / p["K"]
 
 
+def symmetric_q(data: dict, p: dict) -> tuple[Fraction, flint.arb]:
+    """q in [0, 1/(K-1)] (balanced n) and Ent(1 - (K-1) q, q, ..., q)."""
+    K, q = p["K"], rational(data.get("q"), "lower.q")
+    _require(len(set(p["counts"])) == 1, "lower bound: the symmetric dual needs balanced n")
+    _require(0 <= q <= Fraction(1, K - 1), "lower bound: q must lie in [0, 1/(K-1)]")
+    return q, entropy([1 - (K - 1) * q]) + (K - 1) * entropy([q])
+
+
 def lower_ce_symmetric(data: dict, p: dict) -> flint.arb:
     """P = (1 - (K-1) q) I + q (11^T - I): Y = -(q - alpha/K)(I - 11^T/K) D^0, so Y 1 = 0
     (every bias mode) and (*) reads (q - alpha/K)^2 <= n lam_W lam_H.  Value: the column
     entropy Ent(1 - (K-1) q, q, ..., q)."""
-    K, q = p["K"], rational(data.get("q"), "lower.q")
-    _require(len(set(p["counts"])) == 1, "lower bound: the symmetric dual needs balanced n")
-    _require(0 <= q <= Fraction(1, K - 1), "lower bound: q must lie in [0, 1/(K-1)]")
-    r = q - p["smoothing"] / K
+    q, value = symmetric_q(data, p)
+    r = q - p["smoothing"] / p["K"]
     _require(r * r <= p["counts"][0] * p["lam_W"] * p["lam_H"],
              "lower bound: dual point infeasible, (q - alpha/K)^2 > n lam_W lam_H")
-    return entropy([1 - (K - 1) * q]) + (K - 1) * entropy([q])
+    return value
 
 
 def lower_ce_dense(data: dict, p: dict) -> flint.arb:
@@ -285,13 +281,16 @@ def lower_ce_dense(data: dict, p: dict) -> flint.arb:
              "lower bound: a column of P is not a probability vector")
     Y = [[w[k] * (cols[k][j] - target(p, j, k)) for k in range(K)] for j in range(K)]
     _require(is_psd(dual_slack(Y, p)), "lower bound: lam_W lam_H diag(n) - Y^T Y is not PSD")
-    rows = [sum(r) for r in Y]
     value = sum((ball(w[k]) * entropy(cols[k]) for k in range(K)), flint.arb(0))
+    return value - ball(bias_penalty(Y, p))
+
+
+def bias_penalty(Y: list[list[Fraction]], p: dict) -> Fraction:
+    """|Y 1|^2/(2 lam_b) for a regularized bias; Y 1 = 0 is required for a free one."""
+    rows = [sum(r) for r in Y]
     if p["bias"] and p["lam_b"] == 0:
         _require(all(r == 0 for r in rows), "lower bound: Y 1 != 0 with a free bias")
-    elif p["bias"]:
-        value -= ball(sum(r * r for r in rows) / (2 * p["lam_b"]))
-    return value
+    return sum(r * r for r in rows) / (2 * p["lam_b"]) if p["bias"] and p["lam_b"] else 0
 
 
 def lower_mse(data: dict, p: dict) -> flint.arb:
@@ -301,23 +300,15 @@ def lower_mse(data: dict, p: dict) -> flint.arb:
     Y = matrix(data.get("Y"), K, K, "lower.Y", rational)
     w = [Fraction(c, N) for c in p["counts"]]
     _require(is_psd(dual_slack(Y, p)), "lower bound: lam_W lam_H diag(n) - Y^T Y is not PSD")
-    rows = [sum(r) for r in Y]
-    value = -sum(Y[k][k] for k in range(K))
-    value -= sum(sum(Y[j][k] ** 2 for j in range(K)) / (2 * w[k]) for k in range(K))
-    if p["bias"] and p["lam_b"] == 0:
-        _require(all(r == 0 for r in rows), "lower bound: Y 1 != 0 with a free bias")
-    elif p["bias"]:
-        value -= sum(r * r for r in rows) / (2 * p["lam_b"])
-    return ball(value)
+    value = -sum(Y[k][k] for k in range(K)) - bias_penalty(Y, p)
+    return ball(value - sum(sum(Y[j][k] ** 2 for j in range(K)) / (2 * w[k]) for k in range(K)))
 
 
 def lower_gram_symmetric(data: dict, p: dict) -> flint.arb:
     """Sphere CE: Ent(1 - (K-1) q, q, ..., q) - K tau q for 0 <= q <= 1/(K-1), balanced n
     (the dual slack C - Diag(-(tau q/2) 1) has eigenvalues tau q, tau q/2, 0)."""
-    K, q = p["K"], rational(data.get("q"), "lower.q")
-    _require(len(set(p["counts"])) == 1, "lower bound: the symmetric dual needs balanced n")
-    _require(0 <= q <= Fraction(1, K - 1), "lower bound: q must lie in [0, 1/(K-1)]")
-    return entropy([1 - (K - 1) * q]) + (K - 1) * entropy([q]) - ball(K * p["tau"] * q)
+    q, value = symmetric_q(data, p)
+    return value - ball(p["K"] * p["tau"] * q)
 
 
 def lower_deep_scalar(data: dict, p: dict) -> flint.arb:
@@ -376,8 +367,13 @@ def lower_deep_scalar(data: dict, p: dict) -> flint.arb:
             root = ball(a).union(ball(b))
             x = power(root, L + 1)
             values.append(ball(A) * (x - 1) * (x - 1) + c * root * root)
-        total += min(values, key=lambda v: ends(v, "lower bound")[0])
+        total += lowest(values)
     return total * factor
+
+
+def lowest(values: list[flint.arb]) -> flint.arb:
+    """The ball with the least lower end: its lower end bounds min(values) from below."""
+    return min(values, key=lambda v: ends(v, "bound")[0])
 
 
 def power(x: flint.arb, k: int) -> flint.arb:
@@ -418,7 +414,7 @@ def lower_schatten_cover(data: dict, p: dict) -> flint.arb:
             slope = -(K - 1) * e / (1 + (K - 1) * e) + B * q * ball(u).union(ball(v)) ** (q - 1)
             low = low.max(dec(mid) + inc(mid) - abs(slope) * ball((v - u) / 2))
         bounds.append(low)
-    return min(bounds, key=lambda v: ends(v, "lower bound")[0])
+    return lowest(bounds)
 
 
 def lower_margin_lemma(data: dict, p: dict) -> flint.arb:
@@ -488,10 +484,11 @@ def lower_pal_symmetric(data: dict, p: dict) -> flint.arb:
 
 
 LOWER = {"pal-symmetric-dual": lower_pal_symmetric, "ce-symmetric-dual": lower_ce_symmetric,
-         "ce-dense-dual": lower_ce_dense,
-         "mse-dual": lower_mse, "gram-symmetric-dual": lower_gram_symmetric,
-         "deep-scalar-roots": lower_deep_scalar, "schatten-cover": lower_schatten_cover,
-         "margin-lemma": lower_margin_lemma, "relu2-dual": lower_relu2_dual}
+         "ce-dense-dual": lower_ce_dense, "mse-dual": lower_mse,
+         "gram-symmetric-dual": lower_gram_symmetric, "deep-scalar-roots": lower_deep_scalar,
+         "schatten-cover": lower_schatten_cover, "margin-lemma": lower_margin_lemma,
+         "relu2-dual": lower_relu2_dual}
+LOWER_KINDS = tuple(LOWER)
 
 
 # --------------------------------------------------------------------------- upper bounds
@@ -602,19 +599,24 @@ def unit_vectors(rows: list[list[flint.arb]]) -> list[list[flint.arb]]:
     return [[x / sum_squares(v).sqrt() for x in v] for v in rows]
 
 
-def upper_sphere(point: dict, p: dict, loss_name: str) -> flint.arb:
-    """Rows w_k of W and columns h_k of H divided by their norms (the exact normalized
-    point, enclosed); logits tau w_j^T h_k; no regularizer."""
+def unit_point(point: dict, p: dict) -> tuple[list, list]:
+    """Rows w_k of W (K x d) and columns h_k of H (d x K) divided by their norms (the
+    exact normalized point, enclosed)."""
     K, d = p["K"], p["d"]
     W = matrix(point.get("W"), K, d, "point.W", binary_float)
     H = matrix(point.get("H"), d, K, "point.H", binary_float)
-    Ht = [[H[i][k] for i in range(d)] for k in range(K)]
-    unit = unit_vectors(W + Ht)
-    Wn, Hn = unit[:K], unit[K:]
-    tau = ball(p["tau"])
-    columns = [[tau * sum((a * b for a, b in zip(Wn[j], Hn[k])), flint.arb(0))
-                for j in range(K)] for k in range(K)]
-    return data_term(loss_name, columns, p)
+    unit = unit_vectors(W + [[H[i][k] for i in range(d)] for k in range(K)])
+    return unit[:K], unit[K:]
+
+
+def dot(u: list, v: list) -> flint.arb:
+    return sum((a * b for a, b in zip(u, v)), flint.arb(0))
+
+
+def upper_sphere(point: dict, p: dict, loss_name: str) -> flint.arb:
+    """Logits tau w_j^T h_k at the unit point; no regularizer."""
+    Wn, Hn = unit_point(point, p)
+    return data_term(loss_name, [[ball(p["tau"]) * dot(w, h) for w in Wn] for h in Hn], p)
 
 
 def upper_multilabel(point: dict, p: dict, loss_name: str) -> flint.arb:
@@ -643,17 +645,9 @@ def upper_multilabel(point: dict, p: dict, loss_name: str) -> flint.arb:
 def upper_code(point: dict, p: dict, loss_name: Any) -> flint.arb:
     """f = -rho <= -min_k min_{j != k} (w_k - w_j)^T h_k at the exact normalizations of the
     rows w_k of W (K x d) and the columns h_k of H (d x K)."""
-    K, d = p["K"], p["d"]
-    W = unit_vectors(matrix(point.get("W"), K, d, "point.W", binary_float))
-    H = matrix(point.get("H"), d, K, "point.H", binary_float)
-    Hn = unit_vectors([[H[i][k] for i in range(d)] for k in range(K)])
-    margin = None
-    for k in range(K):
-        for j in range(K):
-            if j != k:
-                t = sum(((a - b) * c for a, b, c in zip(W[k], W[j], Hn[k])), flint.arb(0))
-                margin = t if margin is None else margin.min(t)
-    return -margin
+    W, H = unit_point(point, p)
+    return -lowest([dot(W[k], H[k]) - dot(W[j], H[k]) for k in range(p["K"])
+                    for j in range(p["K"]) if j != k])
 
 
 def upper_network(point: dict, p: dict, loss_name: str) -> flint.arb:
@@ -665,9 +659,8 @@ def upper_network(point: dict, p: dict, loss_name: str) -> flint.arb:
     a = matrix([a], 1, m, "point.a", binary_float)[0]
     value = flint.arb(0)
     for x, y in zip(p["X"], p["y"]):
-        hidden = [relu(sum((ball(xi) * U[i][j] for i, xi in enumerate(x)), flint.arb(0)))
-                  for j in range(m)]
-        value += sq(sum((h * aj for h, aj in zip(hidden, a)), flint.arb(0)) - ball(y)) / 2
+        hidden = [relu(dot(map(ball, x), [row[j] for row in U])) for j in range(m)]
+        value += sq(dot(hidden, a) - ball(y)) / 2
     return value + ball(p["beta"]) * (sum_squares(sum(U, [])) + sum_squares(a)) / 2
 
 
