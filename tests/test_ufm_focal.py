@@ -78,11 +78,86 @@ def test_gamma_zero_is_ce_margin():
 
 
 def test_default_small_case_and_numeric():
+    """Lemma L12 holds at the candidate: certified on lemmas only; the nonconvex full
+    problem solved from random starts (an independent route) lands on the certified value
+    and never below the lower bound."""
     spec = TH.spec({"K": 4, "n": 3, "d": 5, "lam_W": "3e-3", "lam_H": "7e-3", "gamma": "2"})
     closed = TH.closed_form(spec)
-    assert TH.certify(spec, closed).status == "conditional"
+    cert = TH.certify(spec, closed)
+    assert cert.status == "certified" and cert.rigorous
+    assert {a.kind for a in cert.assumptions} == {"lemma"}
     num = TH.solve(spec, device="cpu", starts=4, seed=0)
     assert num.summary["objective"] == pytest.approx(float(closed.objective), abs=1e-10)
+    assert num.summary["objective"] >= cert.lower_bound * (1 - 1e-9)
+
+
+def test_mutation_wrong_candidate_does_not_certify():
+    """The origin chosen instead of the optimal margin (a perturbed closed form): psi'(0) < 0,
+    so no bracket at 0 exists and the value is not certified."""
+    spec = TH.spec({"K": 4, "n": 3, "d": 5, "lam_W": "3e-3", "lam_H": "7e-3", "gamma": "2"})
+    cert = TH.certify(spec, focal_closed_form(spec, choose=0))
+    assert cert.status not in ("certified", "conditional")
+
+
+def _h(u, gamma):
+    """h(u) = r^gamma (-log(1 - r)), r = e^u/(1 + e^u), written stably for large u."""
+    return (1 / (1 + mp.e**-u)) ** gamma * mp.log(1 + mp.e**u)
+
+
+def _r_of_u(u):
+    return mp.e**u / (1 + mp.e**u)
+
+
+@pytest.mark.parametrize("gamma", ["1/2", "1", "2", "3"])
+@pytest.mark.parametrize("u_c", [-2.0, 0.5, 1.5, 2.0, 3.0, 4.5])
+def test_convex_minorant_lemma_in_mpmath(gamma, u_c):
+    """Lemma L12 by an independent route (40-digit mpmath, finite differences on a grid):
+    ``minorant_holds`` says yes exactly when g (h up to u_c, tangent beyond) is <= h and
+    convex; where it says yes, FL(z, y) >= g(LSE_{j != y}(z_j - z_y)) at random logits."""
+    from ncproofs.certify.focal import minorant_holds
+
+    mp.mp.dps = 40
+    gm = mp.mpf(Fraction(gamma).numerator) / Fraction(gamma).denominator
+    holds = minorant_holds(flint.arb(float(_r_of_u(mp.mpf(u_c)))), flint.arb(gamma))
+    slope = mp.diff(lambda u: _h(u, gm), u_c)
+
+    def g(u):
+        return _h(u, gm) if u <= u_c else _h(mp.mpf(u_c), gm) + slope * (u - u_c)
+
+    grid = [mp.mpf(-30) + i * mp.mpf(230) / 4600 for i in range(4601)]
+    values = [g(u) for u in grid]
+    below = all(v <= _h(u, gm) + mp.mpf(10) ** -30 for u, v in zip(grid, values))
+    second = [values[i - 1] - 2 * values[i] + values[i + 1] for i in range(1, len(values) - 1)]
+    convex = min(second) >= -mp.mpf(10) ** -25
+    assert holds == (below and convex), (holds, below, convex)
+    if not holds:
+        return
+    rng = __import__("numpy").random.default_rng(0)
+    for _ in range(50):
+        z = [mp.mpf(float(x)) for x in rng.normal(scale=3, size=5)]
+        p_y = mp.e**z[0] / sum(mp.e**x for x in z)
+        focal = -((1 - p_y) ** gm) * mp.log(p_y)
+        u = mp.log(sum(mp.e**(x - z[0]) for x in z[1:]))
+        assert focal >= g(u) - mp.mpf(10) ** -30
+
+
+def test_convex_minorant_refused_where_it_would_be_false():
+    """gamma = 3, r_c = 0.9: E > 0 but D(r_c) > 1, so the tangent's slope exceeds the
+    asymptotic slope 1 of h and the line crosses h -- the check must (and does) refuse;
+    past the slope's peak (r_c = 0.99, E < 0) h is not convex up to u_c: refused too."""
+    from ncproofs.certify.focal import minorant_holds, slope_terms
+
+    mp.mp.dps = 40
+    gm = mp.mpf(3)
+    for r_c in (0.9, 0.99):
+        assert not minorant_holds(flint.arb(r_c), flint.arb(3))
+    D, E = slope_terms(flint.arb(0.9), flint.arb(3))
+    assert D > 1 and E > 0
+    u_c = mp.log(mp.mpf(0.9) / mp.mpf(0.1))
+    slope = mp.diff(lambda u: _h(u, gm), u_c)
+    crossing = [u for u in range(10, 200, 10)
+                if _h(mp.mpf(u), gm) < _h(u_c, gm) + slope * (u - u_c)]
+    assert crossing  # the tangent really exceeds h: a minorant built there would be false
 
 
 def test_too_small_d_not_applicable():

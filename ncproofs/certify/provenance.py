@@ -101,6 +101,14 @@ RELU2_WEAK_DUALITY = Assumption(
     "M. Pilanci, T. Ergen, ICML 2020, Sec. 3 and Theorem 1; docs/certificates.md, "
     "lemma L11")
 
+FOCAL_MINORANT = Assumption(
+    "convex minorant of the focal loss: FL(z, y) = h(LSE_{j != y}(z_j - z_y)) and, where "
+    "E(r_c) >= 0 and D(r_c) <= 1 (checked in interval arithmetic at the candidate), h "
+    "continued by its tangent beyond u_c is convex, nondecreasing and <= h, so "
+    "FL >= a convex loss that equals FL at the candidate; with it Jensen, the "
+    "factorization inequality and permutation averaging bound f by a convex 1-D problem",
+    LEMMA, "docs/certificates.md, lemma L12; ncproofs.certify.focal")
+
 # ---------------------------------------------------------------- reductions (the claim)
 
 SUKENIK_BINARY = Assumption(

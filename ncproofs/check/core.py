@@ -72,6 +72,8 @@ THEOREMS: dict[str, dict[str, Any]] = {
     "dufm-lowrank": _model("deep-relu", "mse", ("deep-scalar-roots",), _DEEP, _NO_BIAS),
     "eufm-relu": _model("eufm", "mse", ("deep-scalar-roots",), _PLAIN + ("lam_W1", "relu"),
                         {**_NO_BIAS, "relu": "true"}, aliases={"lam_W2": "lam_W"}),
+    "ufm-focal": _model("plain", "focal", ("focal-minorant",), _PLAIN + ("gamma",),
+                        {**_BIAS, "gamma": "2"}),
     "multilabel-ce": _model("multilabel", "pal", ("pal-symmetric-dual",), _PLAIN + ("m",),
                             {**_BIAS, "m": "2"}),
     "sphere-ce": _model("sphere", "ce", ("gram-symmetric-dual",), _PLAIN + ("tau",),
@@ -85,7 +87,7 @@ THEOREMS: dict[str, dict[str, Any]] = {
         fixed={"K": "2", "lam_H": "0"}),
 }
 _INTS = ("K", "d", "L", "m", "width", "samples", "seed")
-_RATIONALS = ("lam_W", "lam_H", "lam_b", "lam_W1", "alpha", "tau", "beta")
+_RATIONALS = ("lam_W", "lam_H", "lam_b", "lam_W1", "alpha", "tau", "beta", "gamma")
 
 
 def parse_params(theorem: str, typed: dict[str, Any]) -> dict[str, Any]:
@@ -459,6 +461,35 @@ def lower_relu2_dual(data: dict, p: dict) -> flint.arb:
     return ball(sum(li * yi for li, yi in zip(lam, y)) - sum(li * li for li in lam) / 2)
 
 
+def lower_focal_minorant(data: dict, p: dict) -> flint.arb:
+    """Focal UFM, balanced n (lemma L12): FL = h(u), u = LSE_{j != y}(z_j - z_y).  With
+    r = 1 - p_y, L(r) = -log(1 - r)/r, h' = D(r) = r^(g+1) (1 + g (1 - r) L(r)) and
+    E(r) = 2g + 1 + g L(r) (g - (g + 1) r): if E >= 0 and D <= 1 at a_lo, h continued by
+    its tangent there is a convex minorant, so f >= min_{a >= 0} of the convex psi_g, equal
+    to psi(a) = h(log(K-1) - a) + t (K-1) a (t = sqrt(n lam_W lam_H)) for a >= a_lo.  With
+    psi'(a_lo) <= 0 (unless a_lo = 0) and psi'(a_hi) >= 0 its minimum is in [a_lo, a_hi]:
+    L = psi(m) - |psi'(m)| (a_hi - a_lo), m the midpoint."""
+    K, g = p["K"], ball(p["gamma"])
+    _require(len(set(p["counts"])) == 1, "lower bound: the focal bound needs balanced n")
+    a_lo, a_hi = (rational(data.get(k), "lower." + k) for k in ("a_lo", "a_hi"))
+    _require(0 <= a_lo <= a_hi, "lower bound: need 0 <= a_lo <= a_hi")
+    t = ball(p["counts"][0] * p["lam_W"] * p["lam_H"]).sqrt() * (K - 1)
+
+    def terms(a: Fraction) -> tuple[flint.arb, flint.arb, flint.arb]:
+        S = (K - 1) * (-ball(a)).exp()
+        r = S / (1 + S)
+        L = -(1 - r).log() / r
+        return r, r ** (g + 1) * (1 + g * (1 - r) * L), 2 * g + 1 + g * L * (g - (g + 1) * r)
+
+    _, D, E = terms(a_lo)
+    _require(E >= 0 and D <= 1, "lower bound: the focal minorant's hypotheses fail at a_lo")
+    _require(a_lo == 0 or D >= t, "lower bound: psi'(a_lo) > 0, the bracket is wrong")
+    _require(terms(a_hi)[1] <= t, "lower bound: psi'(a_hi) < 0, the bracket is wrong")
+    r, D, _ = terms((a_lo + a_hi) / 2)
+    return -(r ** g) * (1 - r).log() + t * ball((a_lo + a_hi) / 2) - abs(t - D) * ball(
+        a_hi - a_lo)
+
+
 def lower_pal_symmetric(data: dict, p: dict) -> flint.arb:
     """Multi-label PAL: p_S = pi_s on S, q_s off S (s pi_s + (K - s) q_s = 1), so Y 1 = 0
     and |Y D^-1|_2^2 = (K/N)^2 sum_s n_s C(K-2, s-1) q_s^2 <= lam_W lam_H (exact).
@@ -487,7 +518,7 @@ LOWER = {"pal-symmetric-dual": lower_pal_symmetric, "ce-symmetric-dual": lower_c
          "ce-dense-dual": lower_ce_dense, "mse-dual": lower_mse,
          "gram-symmetric-dual": lower_gram_symmetric, "deep-scalar-roots": lower_deep_scalar,
          "schatten-cover": lower_schatten_cover, "margin-lemma": lower_margin_lemma,
-         "relu2-dual": lower_relu2_dual}
+         "relu2-dual": lower_relu2_dual, "focal-minorant": lower_focal_minorant}
 LOWER_KINDS = tuple(LOWER)
 
 
@@ -504,13 +535,16 @@ def loss(name: str, z_label: flint.arb, others: list[tuple[flint.arb, int]],
          p: dict) -> flint.arb:
     """The loss at a logit vector given as its label entry and the other entries with
     multiplicities:  ce: lse(z) - z_label;  ls: lse(z) - y^T z with the smoothed target
-    y = (1 - alpha) e_label + alpha/K 1;  mse: |z - e_label|^2 / 2."""
+    y = (1 - alpha) e_label + alpha/K 1;  mse: |z - e_label|^2 / 2;  focal:
+    -(1 - p)^gamma log p, log p = z_label - lse(z)."""
     if name == "mse":
         total = (z_label - 1) * (z_label - 1)  # not **2: arb's power of a ball with 0 is nan
         for z, m in others:
             total += z * z * m
         return total / 2
     lse = logsumexp([(z_label, 1)] + others)
+    if name == "focal":  # -(1 - p_y)^gamma log p_y
+        return -(1 - (z_label - lse).exp()) ** ball(p["gamma"]) * (z_label - lse)
     a = ball(p["smoothing"])
     total_z = z_label + sum((z * m for z, m in others), flint.arb(0))
     return lse - (1 - a) * z_label - a / p["K"] * total_z

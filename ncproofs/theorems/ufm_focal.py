@@ -23,11 +23,16 @@ lies in [1 - delta, 1) because phi(p) <= (1 + gamma)(1 - p)^(gamma+1)), g is enc
 every root and at a = 0, and the smallest is the optimum of the reduced problem (g is
 continuous and coercive on [0, inf); a < 0 is never better since FL decreases in p).
 
-Certificate.  Lower bound: the smallest enclosure among the candidates -- rigorous *for
-the reduced problem*, i.e. it assumes Zhou et al.'s Theorem 3.1 (listed in
-``assumptions``): the focal loss is not convex in the logits, so the convex relaxation
-argument used for CE does not apply.  Upper bound: the interval objective of the full
-problem at the explicit ETF point of the chosen margin (rigorous without assumptions).
+Certificate.  The focal loss is not convex in the logits, but it is a function h of the
+convex u = LSE_{j != y}(z_j - z_y), and where two interval-checked inequalities hold at the
+candidate, h has a convex minorant that equals it up to the candidate
+(:mod:`ncproofs.certify.focal`, lemma L12).  With it the CE argument bounds f by a convex
+1-D problem whose minimum a bracket around the candidate margin encloses: lemmas only,
+status ``certified``.  Where the hypotheses fail (e.g. K = 20, gamma = 3 with the origin
+optimal) the lower bound is the smallest enclosure among the candidates -- rigorous *for
+the reduced problem*, i.e. it assumes Zhou et al.'s Theorem 3.1 (``conditional``).  Upper
+bound: the interval objective of the full problem at the explicit ETF point of the chosen
+margin (rigorous without assumptions).
 """
 
 from __future__ import annotations
@@ -47,8 +52,16 @@ from ..certify.certificate import (
     Certificate,
     decide,
 )
+from ..certify.focal import FocalReduction
 from ..certify.intervals import arb_of
-from ..certify.provenance import EXACT_ROOTS, ZHOU_FOCAL
+from ..certify.provenance import (
+    EXACT_ROOTS,
+    FACTORIZATION,
+    FOCAL_MINORANT,
+    PERMUTATION_AVERAGING,
+    ZHOU_FOCAL,
+    jensen,
+)
 from ..derive.reduction import DerivationStep
 from ..derive.roots import RootIsolation, isolate_roots
 from ..geometry import simplex_etf
@@ -62,11 +75,18 @@ from .ufm_ce import etf_scales
 
 LANDSCAPE_MAX_PARAMS = 400
 
-#: the lower bound is rigorous for the reduced problem g only: it assumes the paper's own
-#: main theorem (every global minimizer is simplex-ETF collapsed), so every certificate of
-#: this theorem is at most ``conditional`` (the upper bound needs no assumption)
+#: where lemma L12 fails, the lower bound is rigorous for the reduced problem g only: it
+#: assumes the paper's own main theorem (every global minimizer is simplex-ETF collapsed),
+#: so that certificate is at most ``conditional`` (the upper bound needs no assumption)
 ASSUMPTIONS = [ZHOU_FOCAL]
 LOWER_SOURCE = EXACT_ROOTS + " (every stationary margin, interval arithmetic)"
+#: where lemma L12 applies at the candidate, the lower bound rests on lemmas only
+LEMMA_ASSUMPTIONS = [FOCAL_MINORANT, jensen("the convex minorant of the focal loss"),
+                     FACTORIZATION, PERMUTATION_AVERAGING]
+LEMMA_METHOD = ("convex minorant of the focal loss exact at the candidate (interval-checked "
+                "hypotheses) + convex 1-D bracket of the ETF margin (lower); interval "
+                "objective at the explicit ETF point (upper)")
+LEMMA_SOURCE = "convex 1-D bracket under an interval-verified convex minorant (lemmas only)"
 
 
 
@@ -207,13 +227,15 @@ class UFMFocal(PlainUFMTheorem):
     spec_type = FocalSpec
     loss_name = "focal"
     metric_target = "etf"
-    # every case is `conditional`: the lower bound assumes Zhou et al.'s Theorem 3.1
+    # certified where lemma L12 (convex minorant) holds at the candidate; otherwise the lower
+    # bound assumes Zhou et al.'s Theorem 3.1 (conditional)
     default_cases = (
         {"params": {"K": 4, "n": 3, "d": 5, "lam_W": "3e-3", "lam_H": "7e-3", "gamma": "2"},
-         "expect": "conditional"},
+         "expect": "certified"},
         {"params": {"K": 3, "n": 2, "d": 2, "lam_W": "0.5", "lam_H": "0.5", "gamma": "1",
-                    "bias": "false"}, "expect": "conditional"},
-        # two stationary margins (local max, local min); the origin still wins
+                    "bias": "false"}, "expect": "certified"},
+        # two stationary margins (local max, local min); the origin still wins, and no
+        # convex minorant is exact there (E(19/20) < 0): conditional
         {"params": {"K": 20, "n": 1, "d": 19, "lam_W": "0.06322", "lam_H": "0.06322",
                     "gamma": "3", "bias": "false"}, "expect": "conditional"},
     )
@@ -305,5 +327,18 @@ class UFMFocal(PlainUFMTheorem):
                 cert.status, cert.reason = NOT_APPLICABLE, closed.reason
             return cert
         upper = self.upper_bound(spec, closed.point)
-        return decide(method=method, lower=lower, upper=upper, claimed=claimed,
+        chosen = closed.minimizer["chosen"]
+        reduction = FocalReduction(spec.K, spec.n[0], spec.lam_W, spec.lam_H, spec.gamma)
+        found = reduction.lemma_bound(None if chosen == 0 else cand.a_values[chosen])
+        details["convex_minorant"] = found is not None
+        if found is not None:  # lemma L12: no reduction theorem needed
+            bound, data = found
+            return decide(method=LEMMA_METHOD, lower=bound, upper=upper, claimed=claimed,
+                          assumptions=LEMMA_ASSUMPTIONS, details=details,
+                          lower_source=LEMMA_SOURCE, proof={"lower": data})
+        cert = decide(method=method, lower=lower, upper=upper, claimed=claimed,
                       assumptions=ASSUMPTIONS, details=details, lower_source=LOWER_SOURCE)
+        cert.reason += ("; no convex minorant of the focal loss is exact at this candidate "
+                        "(lemma L12's hypotheses fail), so the lower bound rests on the "
+                        "paper's theorem")
+        return cert
