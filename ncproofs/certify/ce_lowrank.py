@@ -33,6 +33,7 @@ Reduction to few variables (each step proved in docs/certificates.md):
 from __future__ import annotations
 
 from fractions import Fraction
+
 import flint
 import numpy as np
 
