@@ -138,17 +138,17 @@ def test_focal_at_tiny_optimum_is_not_agree(capsys):
 
 @pytest.mark.parametrize("extra", [["--seed", "0"], ["--seed", "1"], ["--starts", "32"]])
 def test_imbalanced_ce_numeric_guess_is_never_refuted(extra, capsys):
-    """d = 2 < K = 4: the closed form is the tool's own numeric candidate (0.21224); a
-    search that finds 0.2086 improves on it, it does not refute anything."""
+    """d = 2 < K = 4: the closed form is the tool's own numeric candidate, the best of the
+    structured + random class-mean search (0.2086325599; a 4-start solve used to print
+    0.21224 and a longer numeric solve then "improved" it, depending on the seed).  Now the
+    solve of the full problem finds nothing better, whatever the seed."""
     out = _cli_json(capsys, "ufm-ce-imbalanced", "-p", "K=4", "-p", "n=20,20,1,1", "-p", "d=2",
                     "-p", "lam_W=5e-3", "-p", "lam_H=5e-3", "-p", "lam_b=0.01", *extra)
     assert out["closed_form"]["kind"] == "numeric"
     assert out["certificate"]["status"] == INCONCLUSIVE
-    assert out["verdict"]["status"] in ("inconclusive", "improved")
-    if out["verdict"]["status"] == "improved":
-        assert out["verdict"]["improved_value"] < out["closed_form"]["objective"]
-        # independent: the improved value encloses the float value of the found point
-        assert out["verdict"]["improved_value"] >= out["numeric"]["objective"] * (1 - 1e-12)
+    assert out["verdict"]["status"] == "inconclusive"
+    # independent: the full problem's numeric solve (every sample column, other starts)
+    assert out["numeric"]["objective"] >= out["closed_form"]["objective"] * (1 - 1e-9)
 
 
 # ---------------------------------------------------------------- seed independence

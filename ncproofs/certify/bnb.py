@@ -322,6 +322,15 @@ class Problem:
     def starts(self) -> list[np.ndarray]:
         return []
 
+    def box_bound(self, lo: np.ndarray, hi: np.ndarray,
+                  ) -> tuple[float, np.ndarray | None] | None:
+        """Optional bounding rule for an objective without a Jet form (e.g. a minimum over
+        eliminated inner variables, bounded below by duality): (a rigorous lower bound on
+        f over the box, split scores or None).  None (the default): the Jet rules.  A
+        problem that overrides it must also override :meth:`value` (a rigorous upper
+        bound on f at a float point) and :meth:`float_value_grad`."""
+        return None
+
     # derived evaluations
     def jet(self, lo: np.ndarray, hi: np.ndarray, order: int) -> Jet:
         return self.objective(Jet.variables([ball(a, b) for a, b in zip(lo, hi)], order))
@@ -479,6 +488,9 @@ class _Search:
         p = self.p
         if prune and p.outside_fundamental_domain(lo, hi):
             return math.inf, None, False
+        custom = p.box_bound(lo, hi)
+        if custom is not None:
+            return custom[0], custom[1], False
         c = 0.5 * (lo + hi)
         widths = hi - lo
         use_second = float(np.max(widths)) <= self.second_order_width

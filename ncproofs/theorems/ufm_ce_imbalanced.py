@@ -32,7 +32,7 @@ import numpy as np
 import sympy as sp
 
 from .._lazy import torch
-from ..certify.certificate import Certificate, decide
+from ..certify.certificate import Certificate, decide, lower_end
 from ..certify.dual import MAX_DENSE_DUAL_K, CEDual, softmax_columns
 from ..certify.intervals import arb_matrix
 from ..certify.provenance import EXACT_DUAL, EXPLICIT_POINT, FACTORIZATION, WEAK_DUALITY, jensen
@@ -57,6 +57,8 @@ class ClassMeanSolution:
     value: float
     grad_norm: float
     seconds: float
+    #: how the point was found (the candidate search's starts; None for a plain solve)
+    search: dict[str, Any] | None = None
 
     @property
     def logits(self) -> np.ndarray:
@@ -64,45 +66,196 @@ class ClassMeanSolution:
         return Z if self.b is None else Z + self.b[:, None]
 
 
+def centred_basis(K: int) -> np.ndarray:
+    """An orthonormal basis (K x (K-1)) of the zero-sum vectors 1^perp (float)."""
+    q, _ = np.linalg.qr(np.eye(K)[:, :-1] - 1.0 / K)
+    return q
+
+
 def solve_class_means(
     counts: tuple[float, ...], d: int, lam_W: float, lam_H: float, lam_b: float = 0.0,
     bias: bool = False, starts: int = 4, seed: int = 0,
+    init: dict[str, np.ndarray] | None = None, centred: bool = False,
 ) -> ClassMeanSolution:
     """min sum_k w_k CE(W h_k + b, k) + lam_W/2|W|^2 + lam_H/2 sum_k n_k |h_k|^2
-    + lam_b/2|b|^2 over W (K x d), h_k, b; ``counts`` may be real (for bisection)."""
+    + lam_b/2|b|^2 over W (K x d), h_k, b; ``counts`` may be real (for bisection).
+
+    ``init``: start points ("W" S x K x d, "G" = H diag(sqrt n) S x d x K, optionally "b"
+    S x K) used instead of ``starts`` random ones.  ``centred``: W = Q U and b = Q beta
+    with Q an orthonormal basis of 1^perp -- no loss of optimality, since CE is invariant
+    under adding a constant to a logit column and |P W| <= |W|, |P b| <= |b| for the
+    centring projection P (so the search has K - 1 rows, not K, and no flat direction)."""
     K = len(counts)
     n = torch.tensor([float(c) for c in counts], dtype=torch.float64)
     w = n / n.sum()
     sqrt_n = n.sqrt()
     y = torch.arange(K)
     loss = get_loss("ce")
+    Q = torch.tensor(centred_basis(K) if centred else np.eye(K))
     gen = torch.Generator().manual_seed(seed)
     # variables W and G = H diag(sqrt n): the regularizer lam_W/2|W|^2 + lam_H/2|G|^2 is
     # isotropic, which conditions the problem far better when counts differ a lot
-    init = {"W": torch.randn(starts, K, d, generator=gen, dtype=torch.float64) / np.sqrt(d),
-            "G": torch.randn(starts, d, K, generator=gen, dtype=torch.float64) / np.sqrt(d)}
-    if bias:
-        init["b"] = torch.zeros(starts, K, 1, dtype=torch.float64)
+    if init is None:
+        init_t = {"W": torch.randn(starts, K, d, generator=gen, dtype=torch.float64) / np.sqrt(d),
+                  "G": torch.randn(starts, d, K, generator=gen, dtype=torch.float64) / np.sqrt(d)}
+        if bias:
+            init_t["b"] = torch.zeros(starts, K, 1, dtype=torch.float64)
+    else:
+        init_t = {"W": torch.as_tensor(init["W"], dtype=torch.float64),
+                  "G": torch.as_tensor(init["G"], dtype=torch.float64)}
+        if bias:
+            b0 = init.get("b")
+            init_t["b"] = (torch.zeros(init_t["W"].shape[0], K, 1, dtype=torch.float64)
+                           if b0 is None else torch.as_tensor(b0, dtype=torch.float64)[..., None])
+    # reduced coordinates (the identity when not centred): W = Q U, b = Q beta
+    init_t = {("U" if k == "W" else "beta" if k == "b" else k): (Q.T @ v if k != "G" else v)
+              for k, v in init_t.items()}
 
     def objective(p: dict[str, torch.Tensor]) -> torch.Tensor:
-        Z = p["W"] @ (p["G"] / sqrt_n)
-        if "b" in p:
-            Z = Z + p["b"]
+        Wp = Q @ p["U"]
+        Z = Wp @ (p["G"] / sqrt_n)
+        if "beta" in p:
+            Z = Z + Q @ p["beta"]
         val = (loss.torch(Z, y) * w).sum(dim=-1)
-        val = val + lam_W / 2 * p["W"].pow(2).sum(dim=(-2, -1))
+        val = val + lam_W / 2 * p["U"].pow(2).sum(dim=(-2, -1))
         val = val + lam_H / 2 * p["G"].pow(2).sum(dim=(-2, -1))
-        if "b" in p and lam_b:
-            val = val + lam_b / 2 * p["b"].pow(2).sum(dim=(-2, -1))
+        if "beta" in p and lam_b:
+            val = val + lam_b / 2 * p["beta"].pow(2).sum(dim=(-2, -1))
         return val
 
-    res = minimize_multistart(objective, init, tol=1e-14)
+    res = minimize_multistart(objective, init_t, tol=1e-14)
     best = res.best_params()
-    return ClassMeanSolution(
-        W=best["W"].numpy(), H=(best["G"] / sqrt_n).numpy(),
-        b=best["b"].numpy().ravel() if bias else None,
+    sol = ClassMeanSolution(
+        W=(Q @ best["U"]).numpy(), H=(best["G"] / sqrt_n).numpy(),
+        b=(Q @ best["beta"]).numpy().ravel() if bias else None,
         value=float(res.values[res.best]), grad_norm=float(res.grad_norms[res.best]),
         seconds=res.seconds,
     )
+    sol.start_values = res.values.numpy()  # type: ignore[attr-defined]
+    return sol
+
+
+#: random starts of the d < K candidate search (seeded; the structured starts are not)
+SEARCH_RANDOM_STARTS = 32
+#: polygon starts are enumerated only while there are at most this many
+MAX_POLYGON_STARTS = 96
+#: a start "hits" the candidate when its value is within this relative distance
+SEARCH_HIT_RTOL = 1e-9
+
+
+def set_partitions(items: list[int]) -> list[list[list[int]]]:
+    """Every partition of ``items`` into nonempty blocks (Bell(len) of them)."""
+    if not items:
+        return [[]]
+    first, rest = items[0], items[1:]
+    out = []
+    for part in set_partitions(rest):
+        out.append([[first], *part])
+        for i in range(len(part)):
+            out.append([*part[:i], [first, *part[i]], *part[i + 1:]])
+    return out
+
+
+def polygon_layouts(K: int, d: int) -> list[np.ndarray]:
+    """Unit directions u_k in R^d (K x d) for the structured starts: for every partition of
+    the classes into m >= 2 blocks and every cyclic order of the blocks up to reflection,
+    the blocks on the vertices of a regular m-gon in the first coordinate plane (m = 2
+    only when d = 1: antipodal).  Classes of one block share a direction (collapsed
+    together, e.g. minority classes, or a minority class onto a majority one).  Empty
+    when there would be more than :data:`MAX_POLYGON_STARTS`."""
+    import itertools
+    import math
+
+    max_m = 2 if d == 1 else K
+    parts = [p for p in set_partitions(list(range(K))) if 2 <= len(p) <= max_m]
+    total = sum(max(1, math.factorial(len(p) - 1) // 2) for p in parts)
+    if total > MAX_POLYGON_STARTS:
+        return []
+    out = []
+    for part in parts:
+        m = len(part)
+        angles = 2 * np.pi * np.arange(m) / m
+        vertices = np.zeros((m, d))
+        vertices[:, 0] = np.cos(angles)
+        if d > 1:
+            vertices[:, 1] = np.sin(angles)
+        seen = set()
+        for order in itertools.permutations(range(1, m)):
+            key = min(order, order[::-1])  # a cyclic order and its reflection
+            if key in seen:
+                continue
+            seen.add(key)
+            cyc = (0, *order)
+            U = np.zeros((K, d))
+            for pos, block in enumerate(cyc):
+                U[part[block]] = vertices[pos]
+            out.append(U)
+    return out
+
+
+def search_class_means(
+    counts: tuple[float, ...], d: int, lam_W: float, lam_H: float, lam_b: float = 0.0,
+    bias: bool = False, *, seed: int = 0, random_starts: int = SEARCH_RANDOM_STARTS,
+    relaxation: ClassMeanSolution | None = None,
+) -> ClassMeanSolution:
+    r"""Numeric candidate for the class-mean problem at width d < K (no closed form).
+
+    The problem is min over rank-<= d centred logits M = W Hbar (and b) of
+    sum_k w_k CE(M e_k + b, k) + sqrt(lam_W lam_H) |M D|_* + lam_b/2 |b|^2, D = diag(sqrt n)
+    (factorization identity), which is non-convex for d < rank(M*).  One batched L-BFGS
+    run (centred coordinates, :func:`solve_class_means`) from
+    * structured starts, independent of ``seed``: the relaxation optimum's centred M D
+      truncated to its top d singular pairs (balanced factors), and
+      :func:`polygon_layouts` (classes grouped into blocks on a regular polygon: minority
+      collapse, minority-onto-majority, every order of which classes share a direction),
+      each with per-class lengths |w_k|, |h_k| of the relaxation optimum and a fixed
+      1e-3 perturbation (so no start sits exactly on a saddle);
+    * ``random_starts`` Gaussian starts from ``seed``.
+    Returns the best point (numeric: never a proof of global optimality) with a
+    ``search`` summary (starts, how many reached the best value, the distinct values)."""
+    K = len(counts)
+    if relaxation is None:
+        relaxation = solve_class_means(counts, K, lam_W, lam_H, lam_b, bias, starts=4)
+    sq = np.sqrt(np.asarray(counts, dtype=np.float64))
+    c = (lam_H / lam_W) ** 0.25  # balanced split for lam_W/2|W|^2 + lam_H/2|G|^2
+    P = np.eye(K) - 1.0 / K
+    Mr = P @ relaxation.W @ relaxation.H  # centred relaxation logits (no bias)
+    U, S, Vt = np.linalg.svd(Mr * sq[None, :])
+    r = min(d, K)
+    W0 = np.zeros((K, d))
+    G0 = np.zeros((d, K))
+    W0[:, :r] = c * U[:, :r] * np.sqrt(S[:r])[None, :]
+    G0[:r, :] = np.sqrt(S[:r])[:, None] * Vt[:r, :] / c
+    Ws, Gs = [W0], [G0]
+    w_len = np.linalg.norm(relaxation.W, axis=1)
+    g_len = np.linalg.norm(relaxation.H, axis=0) * sq
+    for dirs in polygon_layouts(K, d):
+        Ws.append(w_len[:, None] * dirs)
+        Gs.append((g_len[:, None] * dirs).T)
+    structured = len(Ws)
+    fixed = np.random.default_rng(20240531)  # the perturbation does not depend on seed
+    Ws = np.stack(Ws) + 1e-3 * fixed.standard_normal((structured, K, d))
+    Gs = np.stack(Gs) + 1e-3 * fixed.standard_normal((structured, d, K))
+    gen = np.random.default_rng(seed)
+    Ws = np.concatenate([Ws, gen.standard_normal((random_starts, K, d)) / np.sqrt(d)])
+    Gs = np.concatenate([Gs, gen.standard_normal((random_starts, d, K)) / np.sqrt(d)])
+    init: dict[str, np.ndarray] = {"W": Ws, "G": Gs}
+    if bias:
+        b0 = np.zeros((structured + random_starts, K))
+        b0[:structured] = P @ relaxation.b
+        init["b"] = b0
+    sol = solve_class_means(counts, d, lam_W, lam_H, lam_b, bias, init=init, centred=True)
+    values = sol.start_values  # type: ignore[attr-defined]
+    hits = np.abs(values - sol.value) <= SEARCH_HIT_RTOL * abs(sol.value)
+    sol.search = {
+        "structured_starts": structured, "random_starts": random_starts, "seed": seed,
+        "hits": {"structured": int(hits[:structured].sum()),
+                 "random": int(hits[structured:].sum())},
+        "local_values": sorted({float(f"{v:.10g}") for v in values})[:8],
+        "rigorous": False,
+    }
+    sol.seconds += relaxation.seconds
+    return sol
 
 
 def minority_spread(sol: ClassMeanSolution, minority: list[int],
@@ -296,29 +449,49 @@ class UFMCEImbalanced(PlainUFMTheorem):
             *minority_collapse_steps(),
         ]
 
-    def _solution(self, spec: UFMSpec, starts: int = 4) -> ClassMeanSolution:
-        return solve_class_means(spec.n, spec.d, float(spec.lam_W), float(spec.lam_H),
-                                 float(spec.lam_b), spec.bias, starts=starts)
+    def _solution(self, spec: UFMSpec, starts: int = 4, seed: int = 0) -> ClassMeanSolution:
+        """The class-mean point: the relaxation solve at width d when d >= K (it reaches
+        the relaxation), else :func:`search_class_means` (numeric candidate of width d,
+        the relaxation optimum kept as ``sol.relaxation`` for the dual bound)."""
+        args = (spec.n, spec.d, float(spec.lam_W), float(spec.lam_H), float(spec.lam_b),
+                spec.bias)
+        if spec.d >= spec.K:
+            return solve_class_means(*args, starts=starts, seed=seed)
+        relax = solve_class_means(spec.n, spec.K, *args[2:], starts=starts, seed=seed)
+        sol = search_class_means(*args, seed=seed, relaxation=relax)
+        sol.relaxation = relax  # type: ignore[attr-defined]
+        return sol
 
     def closed_form(self, spec: UFMSpec) -> ClosedForm:
         sol = self._solution(spec)
         Z = sol.logits
         sv = np.linalg.svd((Z - (0 if sol.b is None else sol.b[:, None]))
                            * np.sqrt(np.asarray(spec.n, float))[None, :], compute_uv=False)
+        solve_info: dict[str, Any] = {"value": sol.value, "grad_norm": sol.grad_norm,
+                                      "seconds": sol.seconds, "rigorous": False}
+        if sol.search is not None:
+            solve_info["search"] = sol.search
         summary: dict[str, Any] = {
             "class_mean_logits": Z.tolist(), "b": None if sol.b is None else sol.b.tolist(),
             "w_lengths": np.linalg.norm(sol.W, axis=1).tolist(),
             "h_lengths": np.linalg.norm(sol.H, axis=0).tolist(),
             "singular_values_MD": sv.tolist(),
-            "class_mean_solve": {"value": sol.value, "grad_norm": sol.grad_norm,
-                                 "seconds": sol.seconds, "rigorous": False},
+            "class_mean_solve": solve_info,
         }
+        if sol.search is None:
+            regime = ("no closed form: best class-mean point of width d (numeric candidate, "
+                      "certified when the dual bound meets it)")
+        else:
+            regime = (f"no closed form: numeric candidate, best of "
+                      f"{sol.search['structured_starts']} structured + "
+                      f"{sol.search['random_starts']} random starts of the class-mean "
+                      f"search at width d = {spec.d} < K (certified only when the dual "
+                      "bound meets it)")
         point = collapsed_point(sol.W, sol.H, sol.b, spec.n)
         # kind "numeric": the best point of a local class-mean solve at width d, not a
         # formula; it equals the relaxation optimum only when the certificate closes the gap
         closed = ClosedForm(objective=sp.Float(repr(sol.value), 17),
-                            regime="no closed form: best class-mean point of width d (numeric "
-                                   "candidate, certified when the dual bound meets it)",
+                            regime=regime,
                             minimizer=summary, point=point, kind="numeric",
                             steps=[DerivationStep("class-mean logits Z*", sp.Matrix(Z.round(
                                 8)))])
@@ -335,7 +508,16 @@ class UFMCEImbalanced(PlainUFMTheorem):
                   "objective at the class-mean point of size d (upper)")
         dual = CEDual(spec.n, spec.lam_W, spec.lam_H, spec.bias, spec.lam_b)
         lower = dual.dense_bound(softmax_columns(sol.logits))
-        details: dict[str, Any] = {"dual": lower.details, "lower_method": lower.method}
+        relax: ClassMeanSolution | None = getattr(sol, "relaxation", None)
+        dual_point = "softmax of the candidate's logits"
+        if relax is not None:
+            # d < K: the candidate's logits are not the relaxation's, whose softmax is the
+            # better dual point (every dual point is a valid bound: keep the larger)
+            at_relax = dual.dense_bound(softmax_columns(relax.logits))
+            if lower_end(at_relax.value) > lower_end(lower.value):
+                lower, dual_point = at_relax, "softmax of the relaxation optimum's logits"
+        details: dict[str, Any] = {"dual": lower.details, "lower_method": lower.method,
+                                   "dual_point": dual_point}
         if cross_check and spec.K <= RELAXATION_CROSS_CHECK_MAX_K:
             relax = solve_relaxation(self.loss(spec), spec.n, spec.lam_W, spec.lam_H,
                                      spec.lam_b, spec.bias)
