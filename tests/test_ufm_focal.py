@@ -199,3 +199,25 @@ def test_loss_backends_agree():
 def test_bad_gamma(gamma):
     with pytest.raises(SpecError, match="gamma"):
         TH.spec({"K": 4, "n": 3, "d": 5, "lam_W": "1e-3", "lam_H": "1e-3", "gamma": gamma})
+
+
+@pytest.mark.parametrize("gamma", ["0", "1/2", "3"])
+def test_slope_terms_are_the_derivatives_of_the_focal_loss(gamma):
+    """D(r) = h'(u) and r^gamma E(r) = dD/dr, checked against mpmath's numerical
+    derivatives of the loss itself (an independent route; SymPy checks the same identities
+    symbolically in ``ncproofs derive ufm-focal``)."""
+    from ncproofs.certify.focal import slope_terms
+
+    mp.mp.dps = 40
+    gm = mp.mpf(Fraction(gamma).numerator) / Fraction(gamma).denominator
+    for u in (-3.0, 0.0, 1.7, 4.0):
+        r = _r_of_u(mp.mpf(u))
+        D, E = slope_terms(flint.arb(str(r)), flint.arb(gamma))
+        assert float(D.mid()) == pytest.approx(float(mp.diff(lambda v: _h(v, gm), u)),
+                                               rel=1e-12)
+
+        def D_of_r(x):
+            return mp.diff(lambda v: _h(v, gm), mp.log(x / (1 - x)))
+
+        assert float(E.mid()) * float(r) ** float(gm) == pytest.approx(
+            float(mp.diff(D_of_r, r)), rel=1e-9)
