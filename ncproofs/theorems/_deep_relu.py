@@ -27,9 +27,10 @@ import numpy as np
 import sympy as sp
 
 from .._lazy import torch
+from ..certify.certificate import Certificate, decide
 from ..certify.deep import interval_objective_deep
 from ..certify.power_scalar import PowerScalar
-from ..certify.provenance import FROBENIUS_RELU
+from ..certify.provenance import EXACT_ROOTS, FROBENIUS_RELU
 from ..losses import Loss, get_loss
 from ..solve.deep import solve_deep
 from ..spec import SpecError, bias_free, param
@@ -213,6 +214,23 @@ def frobenius_scalar(spec: DUFMSpec) -> PowerScalar:
 
 
 FROBENIUS_ASSUMPTIONS = [FROBENIUS_RELU]
+
+
+def frobenius_certificate(model: Any, claimed: flint.arb, upper: flint.arb,
+                          details: dict[str, Any]) -> Certificate | None:
+    """W = H = 0 certified by the Frobenius/AM-GM bound (lemma L9: any point, any d, no
+    reduction) when the origin wins its scalar problem; None otherwise.  ``details`` gets
+    the bound either way."""
+    fro = frobenius_scalar(model).certified_minimum()
+    zero_wins = bool(fro.zero_wins and fro.decided)
+    details.update(frobenius_lower_bound=str(fro.value), frobenius_bound_zero_wins=zero_wins)
+    if not zero_wins:
+        return None
+    return decide(method="Frobenius/AM-GM lower bound (any point, any d); interval "
+                  "objective of W = H = 0", lower=fro.value, upper=upper, claimed=claimed,
+                  assumptions=FROBENIUS_ASSUMPTIONS, details=details,
+                  lower_source=EXACT_ROOTS + " (Frobenius bound)",
+                  proof={"lower": scalar_roots_proof(model, "frobenius")})
 
 
 def scalar_roots_proof(model: Any, bound: str) -> dict[str, Any]:

@@ -57,13 +57,12 @@ from ..derive.reduction import DerivationStep
 from ..losses import get_loss
 from ..spec import SpecError, UFMSpec
 from ._deep_relu import (
-    FROBENIUS_ASSUMPTIONS,
     DUFMSpec,
     arb_to_sympy,
     deep_solve,
     dnc_scalar,
     explicit_deep_point,
-    frobenius_scalar,
+    frobenius_certificate,
     rigorous_value,
     scalar_roots_proof,
 )
@@ -204,21 +203,12 @@ class BinaryDeepUFM(Theorem):
             return Certificate(method=method, status=NOT_APPLICABLE, rigorous=False,
                                reason=closed.reason, assumptions=[REDUCTION])
         res = dnc_scalar(spec).certified_minimum()
-        fro = frobenius_scalar(spec).certified_minimum()
         upper = self.upper_bound(spec, closed.point)
         claimed = _claim(closed.objective)
-        details: dict[str, Any] = {
-            "scalar_minimum_times_2": str(res.value * 2),
-            "frobenius_lower_bound": str(fro.value),
-            "frobenius_bound_zero_wins": bool(fro.zero_wins and fro.decided),
-        }
-        if fro.zero_wins and fro.decided:
-            # f >= 1/2 at every point: no reduction theorem needed
-            return decide(method="Frobenius/AM-GM lower bound (any point, any d) = 1/2; "
-                          "interval objective of W = H = 0 (upper)", lower=fro.value,
-                          upper=upper, claimed=claimed, assumptions=FROBENIUS_ASSUMPTIONS,
-                          details=details, lower_source=EXACT_ROOTS + " (Frobenius bound)",
-                          proof={"lower": scalar_roots_proof(spec, "frobenius")})
+        details: dict[str, Any] = {"scalar_minimum_times_2": str(res.value * 2)}
+        certified = frobenius_certificate(spec, claimed, upper, details)
+        if certified is not None:  # f >= 1/2 at every point: no reduction theorem needed
+            return certified
         # the assumption-free Frobenius bound is reported in details; the DNC bound rests
         # on the paper's Theorem 3.1 and gives at most `conditional`
         return decide(method=method, lower=res.value * 2, upper=upper, claimed=claimed,

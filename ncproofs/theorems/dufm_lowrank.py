@@ -66,21 +66,19 @@ import sympy as sp
 
 from .._lazy import torch
 from ..certify.certificate import NOT_APPLICABLE, REFUTED, Certificate, decide, upper_end
-from ..certify.provenance import EXACT_ROOTS, SEARCH_POINT
+from ..certify.provenance import SEARCH_POINT
 from ..derive.reduction import DerivationStep
 from ..losses import get_loss
 from ..outputs import save_npz
 from ..solve.deep import layer_metrics, random_init, solve_deep
 from ..spec import UFMSpec
 from ._deep_relu import (
-    FROBENIUS_ASSUMPTIONS,
     DUFMSpec,
     arb_to_sympy,
     dnc_scalar,
     explicit_deep_point,
-    frobenius_scalar,
+    frobenius_certificate,
     rigorous_value,
-    scalar_roots_proof,
 )
 from .base import ClosedForm, ExplicitPoint, NumericResult, Theorem, register
 from .dufm_binary import _claim
@@ -154,14 +152,10 @@ def decide_deep_relu(model: DeepReLUModel, claimed: flint.arb, claim_value: floa
     details = dict(details or {})
     dnc = dnc_scalar(model)  # type: ignore[arg-type]
     cand = dnc.certified_minimum().value * model.K
-    fro = frobenius_scalar(model).certified_minimum()  # type: ignore[arg-type]
-    details.update(candidate_enclosure=str(cand), frobenius_lower_bound=str(fro.value))
-    if fro.zero_wins and fro.decided:
-        return decide(method="Frobenius/AM-GM lower bound (any point, any d); interval "
-                      "objective of W = H = 0", lower=fro.value, upper=cand_upper,
-                      claimed=claimed, assumptions=FROBENIUS_ASSUMPTIONS, details=details,
-                      lower_source=EXACT_ROOTS + " (Frobenius bound)",
-                      proof={"lower": scalar_roots_proof(model, "frobenius")})
+    details["candidate_enclosure"] = str(cand)
+    certified = frobenius_certificate(model, claimed, cand_upper, details)
+    if certified is not None:
+        return certified
     # stop the search at the first stage that is clearly below the DNC enclosure
     search_kw.setdefault("stop_below", float(cand.lower()) * (1 - 1e-7))
     found = cached_search(model, seed=seed, **search_kw)
@@ -195,7 +189,7 @@ def decide_deep_relu(model: DeepReLUModel, claimed: flint.arb, claim_value: floa
                   details=details)
     cert.reason = (f"DNC ({float(cand.mid()):.12g}) not beaten by {len(found['values'])} "
                    f"starts (best {found['value']:.12g}); no rigorous lower bound for the "
-                   f"ReLU model here (Frobenius bound {float(fro.value.mid()):.6g})")
+                   f"ReLU model here (Frobenius bound {details['frobenius_lower_bound']})")
     return cert
 
 
