@@ -379,3 +379,19 @@ def test_no_proof_file_is_said_honestly():
     inconclusive = Certificate(method="m", status="inconclusive", rigorous=False)
     with pytest.raises(NoProofFile, match="status inconclusive"):
         proof_file("ufm-ce", {}, closed, inconclusive)
+
+
+@pytest.mark.parametrize("theorem_id,params", [
+    ("relu2-convex", {"data": "rank-one", "lam_W": "1", "bias": "false"}),  # n, width: 8
+    ("ufm-focal", {"K": "3", "n": "2", "d": "2", "lam_W": "0.01", "lam_H": "0.02"}),  # gamma 2
+    ("eufm-relu", {"K": "3", "n": "2", "d": "3", "lam_W2": "0.2", "lam_W1": "0.2",
+                   "lam_H": "0.2", "relu": "false"}),  # an alias
+])
+def test_defaults_and_aliases_as_the_package_reads_them(tmp_path, theorem_id, params):
+    """A file holds only what the user typed: the checker must supply the same defaults
+    and aliases as the package's specs, or a correct file would fail."""
+    path = tmp_path / "p.json"
+    report = verify(theorem_id, params, solve=False, landscape=False, certificate_out=str(path))
+    assert report["certificate"]["status"] == "certified"
+    assert json.loads(path.read_text())["params"] == params
+    assert run_check(path).returncode == 0

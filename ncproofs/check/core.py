@@ -82,7 +82,8 @@ THEOREMS: dict[str, dict[str, Any]] = {
     "relu2-convex": _model(
         "relu2", "mse", ("relu2-dual",), ("n", "width", "beta", "bias", "data", "patterns",
                                           "samples", "seed"),
-        {"bias": "true", "data": "iris", "patterns": "complete", "samples": "200", "seed": "0"},
+        {"n": "8", "width": "8", "bias": "true", "data": "iris", "patterns": "complete",
+         "samples": "200", "seed": "0"},
         aliases={"lam_W": "beta", "m": "width", "d": "width"},
         fixed={"K": "2", "lam_H": "0"}),
 }
