@@ -395,3 +395,37 @@ def test_defaults_and_aliases_as_the_package_reads_them(tmp_path, theorem_id, pa
     assert report["certificate"]["status"] == "certified"
     assert json.loads(path.read_text())["params"] == params
     assert run_check(path).returncode == 0
+
+
+def test_checker_defaults_match_the_specs():
+    """Every default the checker assumes is the spec's own default (or a fixed value),
+    so a file that leaves a parameter out is read the same way by both."""
+    import dataclasses
+
+    from ncproofs.exact import parse_fraction
+
+    registry = load_all()
+    for theorem_id, info in core.THEOREMS.items():
+        spec_type = registry[theorem_id].spec_type
+        fields = {f.name: f for f in dataclasses.fields(spec_type)}
+        for name, value in info["defaults"].items():
+            fixed = getattr(spec_type, "fixed", {})
+            if name in fixed:  # a value the spec fixes (e.g. no weight decay on the sphere)
+                default = fixed[name][0]
+            elif name not in fields:  # sphere-gnc's internal n = 1 (no such parameter)
+                assert name not in info["names"], (theorem_id, name)
+                continue
+            else:
+                default = fields[name].default
+                assert default is not dataclasses.MISSING, (theorem_id, name, "spec requires it")
+            if isinstance(default, bool):
+                assert core.parse_bool(name, value) == default, (theorem_id, name)
+            elif isinstance(default, tuple):
+                assert tuple(int(x) for x in value.split(",")) == default, (theorem_id, name)
+            elif isinstance(default, str):
+                assert value == default, (theorem_id, name)
+            else:
+                assert parse_fraction(name, value) == default, (theorem_id, name)
+        for name in info["names"]:  # the reverse: what the spec defaults, the checker does too
+            has_default = name in fields and fields[name].default is not dataclasses.MISSING
+            assert not has_default or name in info["defaults"], (theorem_id, name)
