@@ -51,7 +51,7 @@ from ncproofs.certify.dual_mse import MSEDual
 from ncproofs.certify.intervals import arb_of
 from ncproofs.derive.reduction import DerivationStep
 from ncproofs.losses import Loss
-from ncproofs.spec import SpecError, UFMSpec, bias_free, param
+from ncproofs.spec import UFMSpec, bias_free, param
 from ncproofs.theorems._plain import PlainUFMTheorem, factor_point
 from ncproofs.theorems.base import ClosedForm, register
 from ncproofs.theorems.ufm_mse import MSE_ASSUMPTIONS
@@ -74,11 +74,6 @@ class TargetMSESpec(UFMSpec):
 
     fixed: ClassVar[Mapping[str, tuple[Any, str]]] = bias_free(
         "the scaled-target theorem is bias-free")
-
-    def _check(self) -> None:
-        super()._check()
-        if self.bias:
-            raise SpecError("bias must be false for ufm-mse-target (the theorem is bias-free)")
 
 
 @dataclass(frozen=True)

@@ -154,6 +154,8 @@ class Spec:
         for field in dataclasses.fields(self):
             raw = getattr(self, field.name)
             object.__setattr__(self, field.name, self._coerce(field, raw))
+            if field.name in self.fixed:  # e.g. bias of a bias-free model, built directly
+                self._require_fixed(field.name, getattr(self, field.name))
         self._check()
 
     def _coerce(self, field: dataclasses.Field, raw: Any) -> Any:
@@ -253,13 +255,19 @@ class Spec:
 
     @classmethod
     def _check_fixed(cls, name: str, raw: Any) -> None:
-        only, why = cls.fixed[name]
+        only, _ = cls.fixed[name]
         if isinstance(only, bool):
             value: Any = _to_bool(name, raw)
         elif isinstance(only, int) and not isinstance(only, bool):
             value = _to_int(name, raw)
         else:
             value = _to_fraction(name, raw)
+        cls._require_fixed(name, value)
+
+    @classmethod
+    def _require_fixed(cls, name: str, value: Any) -> None:
+        """A ``fixed`` name must have its only accepted value (error names it and why)."""
+        only, why = cls.fixed[name]
         if value != only:
             raise SpecError(f"{name} must be {_show(only)} ({why}), got {_show(value)}")
 

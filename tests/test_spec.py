@@ -134,7 +134,8 @@ def test_multilabel_m_range_enforced_and_listed():
             MultiLabelSpec.from_params({**base, "m": bad})
 
 
-@pytest.mark.parametrize("theorem_id", ["dufm-binary", "eufm-relu", "ufm-mse-imbalanced"])
+@pytest.mark.parametrize("theorem_id", ["dufm-binary", "eufm-relu", "ufm-mse-imbalanced",
+                                        "dufm-lowrank"])
 def test_bias_free_theorems_accept_only_bias_false(theorem_id):
     from ncproofs.theorems.base import get_theorem
 
@@ -148,3 +149,7 @@ def test_bias_free_theorems_accept_only_bias_false(theorem_id):
         spec_type.from_params({**base, "bias": "true"})
     with pytest.raises(SpecError, match=r"^lam_b must be 0"):
         spec_type.from_params({**base, "lam_b": "1e-2"})
+    # built directly (not from params), the fixed value is enforced by the same rule
+    valid = spec_type.from_params(base)
+    with pytest.raises(SpecError, match=r"^bias must be false"):
+        valid.replace(bias=True)

@@ -166,9 +166,6 @@ class DUFMSpec(DeepLinearSpec):
 
     def _check(self) -> None:
         super()._check()
-        if self.bias:
-            raise SpecError("bias must be false for this theorem (the deep UFM of Súkeník "
-                            "et al. is bias-free), got bias=true")
         # flint's complex_roots of the stationary polynomial never returned (uninterruptible
         # C code) at lam_W = lam_H = 1e-300 (CLI fuzz); 1e-100 takes ~2 s
         if min(self.n) * self.lam_H * self.lam_W ** self.L < MIN_PRODUCT:

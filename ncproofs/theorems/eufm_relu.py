@@ -62,7 +62,7 @@ from ..certify.provenance import (
 )
 from ..derive.reduction import DerivationStep
 from ..losses import get_loss
-from ..spec import SpecError, UFMSpec, bias_free, param
+from ..spec import UFMSpec, bias_free, param
 from ._deep_relu import (
     arb_to_sympy,
     deep_solve,
@@ -85,12 +85,6 @@ class EUFMSpec(UFMSpec):
     aliases: ClassVar[dict[str, str]] = {"lam_W2": "lam_W"}
     fixed: ClassVar[Mapping[str, tuple[Any, str]]] = bias_free(
         "Tirer & Bruna's extended model is bias-free")
-
-    def _check(self) -> None:
-        super()._check()
-        if self.bias:
-            raise SpecError("bias must be false for this theorem (Tirer & Bruna's extended "
-                            "model is bias-free), got bias=true")
 
 
 def scalar_problem(spec: EUFMSpec) -> PowerScalar:

@@ -41,7 +41,7 @@ from ..certify.certificate import NOT_APPLICABLE, Certificate
 from ..certify.intervals import sympy_to_arb
 from ..certify.structure import ClaimedLogits
 from ..derive.reduction import DerivationStep
-from ..spec import SpecError, UFMSpec, bias_free, param
+from ..spec import UFMSpec, bias_free, param
 from ._plain import PlainUFMTheorem, factor_point
 from .base import ClosedForm, register
 from .ufm_mse import MSE_ASSUMPTIONS, certify_mse
@@ -55,12 +55,6 @@ class ImbalancedMSESpec(UFMSpec):
 
     fixed: ClassVar[Mapping[str, tuple[Any, str]]] = bias_free(
         "Dang et al.'s theorem is bias-free; use ufm-mse for a bias with balanced classes")
-
-    def _check(self) -> None:
-        super()._check()
-        if self.bias:
-            raise SpecError("bias must be false for ufm-mse-imbalanced (Dang et al.'s theorem "
-                            "is bias-free); use ufm-mse for a bias with balanced classes")
 
 
 def survivors_of(spec: UFMSpec) -> list[bool]:
