@@ -157,8 +157,8 @@ class ETFScalar:
             km1 = km1 ** arb_of(self.power)
         return flint.arb(L + 1) / 2 * km1 * lam.root(L + 1) * flint.arb(self.n).root(L + 1)
 
-    def minimum(self, *, rel_tol: float = 1e-13,
-                leaves: list[tuple[float, float]] | None = None) -> tuple[flint.arb, float]:
+    def minimum(self, *, leaves: list[tuple[float, float]] | None = None
+                ) -> tuple[flint.arb, float]:
         """Rigorous enclosure of min_{a >= 0} psi and an (approximate) minimizer.
         For a >= a_max = (log K / B)^(1/p), psi >= log K = psi(0).  ``leaves`` receives
         the partition of [0, a_max] the branch and bound ended with (see
@@ -178,7 +178,7 @@ class ETFScalar:
             return -(K - 1) * e / (1 + (K - 1) * e) + B * p * a ** (p - 1)
 
         a_max = (math.log(K) / float(B.lower())) ** (1 / p_f) * (1 + 1e-9)
-        enclosure, a_best = interval_minimize_1d(dec, inc, deriv, 0.0, a_max, rel_tol=rel_tol,
+        enclosure, a_best = interval_minimize_1d(dec, inc, deriv, 0.0, a_max, rel_tol=1e-13,
                                                  leaves=leaves)
         if a_best > 0:  # Newton polish of psi'(a) = 0 (mpmath), checked in intervals
             import mpmath
@@ -199,14 +199,12 @@ class ETFScalar:
         return enclosure, a_best
 
 
-    def proof_cover(self) -> dict[str, Any]:
-        """Proof-file data (kind ``schatten-cover``, :mod:`ncproofs.check`): the breakpoints
-        of a cover of [0, a_max] on which the checker re-bounds psi from below (a coarser
-        run than :meth:`minimum`: the checker needs a relative gap of 1e-9 only)."""
-        leaves: list[tuple[float, float]] = []
-        self.minimum(rel_tol=1e-11, leaves=leaves)
-        breaks = sorted({Fraction(x) for leaf in leaves for x in leaf})
-        return {"kind": "schatten-cover", "breaks": [str(x) for x in breaks]}
+def schatten_cover(leaves: list[tuple[float, float]]) -> dict[str, Any]:
+    """Proof-file data (kind ``schatten-cover``, :mod:`ncproofs.check`): the breakpoints of
+    the partition of [0, a_max] that :meth:`ETFScalar.minimum` ended with, on which the
+    checker re-bounds psi from below."""
+    breaks = sorted({Fraction(x) for leaf in leaves for x in leaf})
+    return {"kind": "schatten-cover", "breaks": [str(x) for x in breaks]}
 
 
 def candidate_scalar(spec: DeepLinearSpec) -> ETFScalar:
@@ -377,7 +375,8 @@ class DeepLinearCE(Theorem):
                                reason=closed.reason, assumptions=assumptions)
         bnb_seconds = BNB_SECONDS if bnb_seconds is None else bnb_seconds
         cand_enclosure, _ = candidate_scalar(spec).minimum()
-        low_enclosure, _ = lower_scalar(spec).minimum()
+        leaves: list[tuple[float, float]] = []
+        low_enclosure, _ = lower_scalar(spec).minimum(leaves=leaves)
         lower = flint.arb(low_enclosure.lower())  # rigorous lower end
         cand_upper = self.upper_bound(spec, closed.point)
         res = self.search(spec, starts, seed)
@@ -411,7 +410,7 @@ class DeepLinearCE(Theorem):
         cert = decide(method=method, lower=lower, upper=cand_upper, claimed=cand_enclosure,
                       assumptions=assumptions, details=details,
                       lower_source="exact 1-D interval minimization (Schatten-p subadditivity)",
-                      proof=({"lower": lower_scalar(spec).proof_cover()}
+                      proof=({"lower": schatten_cover(leaves)}
                              if lower.upper() >= float(cand_enclosure.lower()) * (1 - 1e-9)
                              else None))
         if cert.status == INCONCLUSIVE and bnb_seconds > 0:
