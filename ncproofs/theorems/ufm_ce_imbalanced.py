@@ -39,6 +39,7 @@ from ..certify.provenance import EXACT_DUAL, EXPLICIT_POINT, FACTORIZATION, WEAK
 from ..certify.relaxation import solve_relaxation
 from ..certify.structure import ClaimedLogits
 from ..derive.reduction import DerivationStep
+from ..geometry import helmert_basis
 from ..losses import get_loss
 from ..solve.lbfgs import minimize_multistart
 from ..spec import SpecError, UFMSpec
@@ -59,17 +60,15 @@ class ClassMeanSolution:
     seconds: float
     #: how the point was found (the candidate search's starts; None for a plain solve)
     search: dict[str, Any] | None = None
+    #: the objective reached from every start (the search counts its hits)
+    start_values: np.ndarray | None = None
+    #: d < K: the width-K relaxation solve the candidate search started from (dual bound)
+    relaxation: ClassMeanSolution | None = None
 
     @property
     def logits(self) -> np.ndarray:
         Z = self.W @ self.H
         return Z if self.b is None else Z + self.b[:, None]
-
-
-def centred_basis(K: int) -> np.ndarray:
-    """An orthonormal basis (K x (K-1)) of the zero-sum vectors 1^perp (float)."""
-    q, _ = np.linalg.qr(np.eye(K)[:, :-1] - 1.0 / K)
-    return q
 
 
 def solve_class_means(
@@ -91,7 +90,7 @@ def solve_class_means(
     sqrt_n = n.sqrt()
     y = torch.arange(K)
     loss = get_loss("ce")
-    Q = torch.tensor(centred_basis(K) if centred else np.eye(K))
+    Q = torch.tensor(helmert_basis(K) if centred else np.eye(K))
     gen = torch.Generator().manual_seed(seed)
     # variables W and G = H diag(sqrt n): the regularizer lam_W/2|W|^2 + lam_H/2|G|^2 is
     # isotropic, which conditions the problem far better when counts differ a lot
@@ -125,14 +124,12 @@ def solve_class_means(
 
     res = minimize_multistart(objective, init_t, tol=1e-14)
     best = res.best_params()
-    sol = ClassMeanSolution(
+    return ClassMeanSolution(
         W=(Q @ best["U"]).numpy(), H=(best["G"] / sqrt_n).numpy(),
         b=(Q @ best["beta"]).numpy().ravel() if bias else None,
         value=float(res.values[res.best]), grad_norm=float(res.grad_norms[res.best]),
-        seconds=res.seconds,
+        seconds=res.seconds, start_values=res.values.numpy(),
     )
-    sol.start_values = res.values.numpy()  # type: ignore[attr-defined]
-    return sol
 
 
 #: random starts of the d < K candidate search (seeded; the structured starts are not)
@@ -245,7 +242,7 @@ def search_class_means(
         b0[:structured] = P @ relaxation.b
         init["b"] = b0
     sol = solve_class_means(counts, d, lam_W, lam_H, lam_b, bias, init=init, centred=True)
-    values = sol.start_values  # type: ignore[attr-defined]
+    values = sol.start_values
     hits = np.abs(values - sol.value) <= SEARCH_HIT_RTOL * abs(sol.value)
     sol.search = {
         "structured_starts": structured, "random_starts": random_starts, "seed": seed,
@@ -459,7 +456,7 @@ class UFMCEImbalanced(PlainUFMTheorem):
             return solve_class_means(*args, starts=starts, seed=seed)
         relax = solve_class_means(spec.n, spec.K, *args[2:], starts=starts, seed=seed)
         sol = search_class_means(*args, seed=seed, relaxation=relax)
-        sol.relaxation = relax  # type: ignore[attr-defined]
+        sol.relaxation = relax
         return sol
 
     def closed_form(self, spec: UFMSpec) -> ClosedForm:
@@ -508,7 +505,7 @@ class UFMCEImbalanced(PlainUFMTheorem):
                   "objective at the class-mean point of size d (upper)")
         dual = CEDual(spec.n, spec.lam_W, spec.lam_H, spec.bias, spec.lam_b)
         lower = dual.dense_bound(softmax_columns(sol.logits))
-        relax: ClassMeanSolution | None = getattr(sol, "relaxation", None)
+        relax = sol.relaxation
         dual_point = "softmax of the candidate's logits"
         if relax is not None:
             # d < K: the candidate's logits are not the relaxation's, whose softmax is the
