@@ -54,12 +54,33 @@ from .certificate import lower_end, upper_end
 from .intervals import arb_of
 
 
+def focal_value(p: flint.arb, gamma: flint.arb) -> flint.arb:
+    """FL = -(1 - p)^gamma log p at the true-class probability p."""
+    return -((1 - p) ** gamma) * p.log()
+
+
+def focal_slope(p: flint.arb, gamma: flint.arb) -> flint.arb:
+    """h'(u) = D(r) at r = 1 - p, in p: (1 - p)^gamma ((1 - p) - gamma p log p)."""
+    q = 1 - p
+    return q ** gamma * (q - gamma * p * p.log())
+
+
+def focal_slope_derivative(p: flint.arb, gamma: flint.arb) -> flint.arb:
+    """d/dp of :func:`focal_slope`."""
+    q = 1 - p
+    lg = p.log()
+    qg = q ** gamma
+    out = -(gamma + 1) * qg - gamma * qg * lg - gamma * qg
+    if gamma != 0:
+        out += gamma * gamma * p * q ** (gamma - 1) * lg
+    return out
+
+
 def slope_terms(r: flint.arb, gamma: flint.arb) -> tuple[flint.arb, flint.arb]:
     """(D(r), E(r)) of the module docstring, enclosed in arb (0 < r < 1)."""
     L = -(1 - r).log() / r
-    D = r ** (gamma + 1) * (1 + gamma * (1 - r) * L)
     E = 2 * gamma + 1 + gamma * L * (gamma - (gamma + 1) * r)
-    return D, E
+    return focal_slope(1 - r, gamma), E
 
 
 def minorant_holds(r_c: flint.arb, gamma: flint.arb) -> bool:
@@ -78,20 +99,19 @@ class FocalReduction:
     lam_H: Fraction
     gamma: Fraction
 
-    def _r(self, a: flint.arb) -> flint.arb:
-        S = (self.K - 1) * (-a).exp()  # sum_{j != y} e^(z_j - z_y)
-        return S / (1 + S)
+    def _p(self, a: flint.arb) -> flint.arb:
+        """The true-class probability at margin a: 1/(1 + (K-1) e^(-a))."""
+        return 1 / (1 + (self.K - 1) * (-a).exp())
 
     @property
     def slope(self) -> flint.arb:
         return arb_of(self.n * self.lam_W * self.lam_H).sqrt() * (self.K - 1)
 
     def psi(self, a: flint.arb) -> flint.arb:
-        r = self._r(a)
-        return -(r ** arb_of(self.gamma)) * (1 - r).log() + self.slope * a
+        return focal_value(self._p(a), arb_of(self.gamma)) + self.slope * a
 
     def dpsi(self, a: flint.arb) -> flint.arb:
-        return self.slope - slope_terms(self._r(a), arb_of(self.gamma))[0]
+        return self.slope - focal_slope(self._p(a), arb_of(self.gamma))
 
     def lemma_bound(self, margin: flint.arb | None) -> tuple[flint.arb, dict[str, Any]] | None:
         """Lemma L12's lower bound around the candidate margin (None: origin), or None when
@@ -107,7 +127,7 @@ class FocalReduction:
         lo, hi = arb_of(a_lo), arb_of(a_hi)
         if not (a_lo == 0 or self.dpsi(lo) <= 0) or not self.dpsi(hi) >= 0:
             return None
-        if not minorant_holds(self._r(lo), arb_of(self.gamma)):
+        if not minorant_holds(1 - self._p(lo), arb_of(self.gamma)):
             return None
         mid = arb_of((a_lo + a_hi) / 2)
         bound = self.psi(mid) - abs(self.dpsi(mid)) * arb_of(a_hi - a_lo)

@@ -52,7 +52,12 @@ from ..certify.certificate import (
     Certificate,
     decide,
 )
-from ..certify.focal import FocalReduction
+from ..certify.focal import (
+    FocalReduction,
+    focal_slope,
+    focal_slope_derivative,
+    focal_value,
+)
 from ..certify.intervals import arb_of
 from ..certify.provenance import (
     EXACT_ROOTS,
@@ -121,25 +126,9 @@ class FocalCandidates:
         return best
 
 
-def _phi(p: flint.arb, gamma: flint.arb) -> flint.arb:
-    q = 1 - p
-    return q ** gamma * (q - gamma * p * p.log())
-
-
-def _dphi(p: flint.arb, gamma: flint.arb) -> flint.arb:
-    q = 1 - p
-    lg = p.log()
-    qg = q ** gamma
-    out = -(gamma + 1) * qg - gamma * qg * lg - gamma * qg
-    if gamma != 0:
-        out += gamma * gamma * p * q ** (gamma - 1) * lg
-    return out
-
-
 def _g_of_p(p: flint.arb, gamma: flint.arb, c: flint.arb, K: int) -> flint.arb:
     """g at the margin a = log((K-1) p/(1-p)): -(1-p)^gamma log p + c a."""
-    q = 1 - p
-    return -(q ** gamma) * p.log() + c * ((K - 1) * p / q).log()
+    return focal_value(p, gamma) + c * ((K - 1) * p / (1 - p)).log()
 
 
 def focal_candidates(K: int, n: int, lam_W: Fraction, lam_H: Fraction,
@@ -157,14 +146,16 @@ def focal_candidates(K: int, n: int, lam_W: Fraction, lam_H: Fraction,
         while not ((1 + gm) * arb_of(delta) ** (gm + 1) < c):
             delta /= 2
         lo, hi = Fraction(1, K), 1 - delta
-        iso = isolate_roots(lambda p: _phi(p, gm) - c, lambda p: _dphi(p, gm), lo, hi)
+        iso = isolate_roots(lambda p: focal_slope(p, gm) - c,
+                            lambda p: focal_slope_derivative(p, gm), lo, hi)
         p0 = arb_of(Fraction(1, K))
         a_values, g_values, kinds = [flint.arb(0)], [_g_of_p(p0, gm, c, K)], ["origin"]
         for r in iso.roots:
             a_values.append(((K - 1) * r / (1 - r)).log())
             g_values.append(_g_of_p(r, gm, c, K))
             # g'(a) = c - phi(p): a sign change from - to + is a local minimum of g
-            kinds.append("local min" if _dphi(r, gm) < 0 else "local max" if _dphi(r, gm) > 0
+            dphi = focal_slope_derivative(r, gm)
+            kinds.append("local min" if dphi < 0 else "local max" if dphi > 0
                          else "stationary")
         return FocalCandidates(c=c, isolation=iso, p_roots=list(iso.roots),
                                a_values=a_values, g_values=g_values, kinds=kinds)
