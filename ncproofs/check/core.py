@@ -779,9 +779,7 @@ def _power(a: Any, b: Any) -> Any:
         if isinstance(a, Fraction):
             _require(a != 0 or e >= 0, "claimed value: division by zero")
             return a**e
-        result = flint.arb(1)
-        for _ in range(abs(e)):  # products: arb's pow of a ball containing 0 is nan
-            result *= a
+        result = power(a, abs(e))
         return result if e >= 0 else 1 / result
     a, b = (x if isinstance(x, flint.arb) else ball(x) for x in (a, b))
     return a**b
