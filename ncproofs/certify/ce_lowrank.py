@@ -40,14 +40,9 @@ import numpy as np
 from ..losses import get_loss
 from .bnb import Problem, _sq, ball
 from .certificate import lower_end, upper_end
-from .dual import _round_to_simplex
+from .dual import _round_to_simplex, softmax_columns
 from .intervals import arb_entropy, arb_of
 from .upper import interval_objective
-
-
-def _softmax(Z: np.ndarray) -> np.ndarray:
-    E = np.exp(Z - Z.max(axis=0, keepdims=True))
-    return E / E.sum(axis=0, keepdims=True)
 
 
 class LowRankCEProblem(Problem):
@@ -143,7 +138,7 @@ class LowRankCEProblem(Problem):
         f = value(H, b)
         for _ in range(iters):
             Z = W @ H + b[:, None]
-            P = _softmax(Z)
+            P = softmax_columns(Z)
             Y = (P - eye) * w
             gH = W.T @ Y + lH * H * n
             gb = Y.sum(axis=1) + lb * b
@@ -207,7 +202,7 @@ class LowRankCEProblem(Problem):
         c = 0.5 * (lo + hi)
         A = self.A_of(c)
         H, b, _ = self.inner(self.B @ A)
-        P = _softmax(self.B @ A @ H + b[:, None])
+        P = softmax_columns(self.B @ A @ H + b[:, None])
         bounds = [self._quadratic_bound(const, T, lo, hi) for const, T in
                   [self.dual_data(P), *self.fixed_duals]]
         return max(b_[0] for b_ in bounds), bounds[0][1]
@@ -258,7 +253,7 @@ class LowRankCEProblem(Problem):
         A = self.A_of(np.asarray(x, float))
         W = self.B @ A
         H, b, f = self.inner(W)
-        Y = (_softmax(W @ H + b[:, None]) - np.eye(self.K)) * self.wf
+        Y = (softmax_columns(W @ H + b[:, None]) - np.eye(self.K)) * self.wf
         gW = Y @ H.T + float(self.lam_W) * W
         gA = self.B.T @ gW
         return f + float(self.lam_W) / 2 * float((W**2).sum()), np.array(
