@@ -613,6 +613,7 @@ def minimize(
     stop_below: float | None = None,
     polish: bool = True,
     mutation: dict[str, float] | None = None,
+    leaves: list[tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> BnBResult:
     """Rigorous enclosure [lower, upper] of min f over the problem's proved domain.
 
@@ -622,7 +623,9 @@ def minimize(
     ``second_order_width``: boxes whose widest side is at most this get the interval
     Hessian (second-order form and the convexity rule).  ``mutation`` (tests only) scales
     the interval gradient ("gradient_scale") or Hessian ("hessian_scale") to check that
-    the tests catch a broken bounding rule."""
+    the tests catch a broken bounding rule.  ``leaves``: a list that receives the final
+    partition of the domain, every box (lo, hi) that left the search (pruned, closed or
+    still live), for proof files whose checker re-bounds each box."""
     t0 = time.perf_counter()
     s = _Search(problem, second_order_width=second_order_width, rel_gap=rel_gap,
                 polish=polish, mutation=mutation)
@@ -636,6 +639,8 @@ def minimize(
     def push(bound_: float, score: np.ndarray | None, closed: bool, lo_: np.ndarray,
              hi_: np.ndarray) -> None:
         nonlocal counter
+        if leaves is not None and (closed or bound_ >= s.upper):
+            leaves.append((lo_, hi_))
         if closed:
             s.closed.append(bound_)
         elif bound_ < s.upper:
@@ -676,6 +681,8 @@ def minimize(
             break
         bnd, _, lo, hi, score = heapq.heappop(heap)
         if bnd >= s.upper:
+            if leaves is not None:
+                leaves.append((lo, hi))
             continue
         widths = hi - lo
         if score is None or not np.all(np.isfinite(score)) or score.max() <= 0:
@@ -684,6 +691,8 @@ def minimize(
         mid = 0.5 * (lo[i] + hi[i])
         if not (lo[i] < mid < hi[i]):  # float resolution reached: keep the bound as final
             s.closed.append(bnd)
+            if leaves is not None:
+                leaves.append((lo, hi))
             continue
         for a, bb in ((lo[i], mid), (mid, hi[i])):
             clo, chi = lo.copy(), hi.copy()
@@ -697,6 +706,8 @@ def minimize(
         if boxes % 2000 < 2:
             history.append((boxes, global_lower(), s.upper))
     live_widths = [float(np.max(item[3] - item[2])) for item in heap]
+    if leaves is not None:
+        leaves.extend((item[2], item[3]) for item in heap)
     low = global_lower()
     return BnBResult(lower=low, upper=s.upper, point=s.best, boxes=boxes, live=len(heap),
                      closed=len(s.closed), largest_live_width=max(live_widths, default=0.0),
