@@ -50,7 +50,6 @@ inside the unit disk, b0 (1 + |r|) <= b_max.
 from __future__ import annotations
 
 import math
-from fractions import Fraction
 from itertools import product
 
 import flint
@@ -111,7 +110,8 @@ class SchattenDualProblem(Problem):
 
     dim = 3
 
-    def __init__(self, L: int, C: flint.arb, upper: float, K: int = 3) -> None:
+    def __init__(self, L: int, C: flint.arb, upper: float, K: int = 3,
+                 starts: list[np.ndarray] = ()) -> None:
         if K != 3:
             raise ValueError(f"SchattenDualProblem supports K = 3 only, got K = {K}")
         if L < 1:
@@ -128,16 +128,21 @@ class SchattenDualProblem(Problem):
                       for k in range(K)]
         self.D = [np.array([[float(v.mid()) for v in row] for row in Dk]) for Dk in self.D_arb]
         self.sqrt3 = flint.arb(3).sqrt()
+        self._starts = [np.asarray(x, dtype=float) for x in starts]
+
+    def starts(self) -> list[np.ndarray]:
+        return list(self._starts)
 
     # geometry ------------------------------------------------------------------
     @staticmethod
     def matrix(b0: float, r1: float, r2: float) -> np.ndarray:
         return b0 * np.array([[1 + r1, r2], [r2, 1 - r1]])
 
-    def point_of_scale(self, a: float) -> np.ndarray:
+    @staticmethod
+    def point_of_scale_for(L: int, C: flint.arb, a: float) -> np.ndarray:
         """Coordinates of B = S^(1-q)/(Cq) for deep collapse X = a Q^T (S = a^2 I)."""
-        q, C = float(self.q.mid()), float(self.C.mid())
-        return np.array([a ** (2 * (1 - q)) / (C * q), 0.0, 0.0])
+        q = 1 / (L + 1)
+        return np.array([a ** (2 * (1 - q)) / (float(C.mid()) * q), 0.0, 0.0])
 
     def domain(self) -> tuple[np.ndarray, np.ndarray]:
         return np.zeros(3), np.array([self.b_max, 1.0, 1.0])
@@ -202,14 +207,15 @@ class SchattenDualProblem(Problem):
         norm = math.hypot(*rc)
         if norm > CENTRE_RADIUS:
             rc *= CENTRE_RADIUS / norm
-        const, Y = self.dual_data(self.matrix(max(c[0], 1e-300), *rc))
+        const, Y = self.dual_data(self.matrix(c[0], *rc))
         values = [const - linear(Y, *v) for v in corners]
         if traces is not None:
             tangent = min(lower_end(v + t) for v, t in zip(values, traces))
         else:
             tangent = min(lower_end(v) for v in values) + t_low
         # monotone rule at a Loewner upper bound of the box
-        rho = upper_end(((flint.arb(hi[1]) - c[1]) ** 2 + (flint.arb(hi[2]) - c[2]) ** 2).sqrt())
+        rho = max(upper_end(((flint.arb(r1) - c[1]) ** 2 + (flint.arb(r2) - c[2]) ** 2).sqrt())
+                  for r1 in (lo[1], hi[1]) for r2 in (lo[2], hi[2]))
         B_hi = hi[0] * (np.eye(2) + np.array([[c[1], c[2]], [c[2], -c[1]]]) + rho * np.eye(2))
         # exact Loewner upper bound: hi_0 (1 + rho) I + hi_0 R(c) (floats, so exact as given)
         monotone = -math.inf
@@ -254,9 +260,3 @@ class SchattenDualProblem(Problem):
     def float_value_grad(self, x: np.ndarray) -> tuple[float, np.ndarray]:
         raise NotImplementedError("SchattenDualProblem is searched without local polishing")
 
-
-def schatten_dual_problem(L: int, n: int, lam_W: Fraction, lam_H: Fraction,
-                          upper: float) -> SchattenDualProblem:
-    from .schatten_ce import schatten_constant
-
-    return SchattenDualProblem(L, schatten_constant(L, n, lam_W, lam_H), upper)

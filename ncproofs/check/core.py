@@ -67,7 +67,8 @@ THEOREMS: dict[str, dict[str, Any]] = {
     "ufm-mse": _model("plain", "mse", ("mse-dual",)),
     "ufm-mse-imbalanced": _model("plain", "mse", ("mse-dual",), defaults=_NO_BIAS),
     "deep-linear-mse": _model("deep-linear", "mse", ("deep-scalar-roots",), _DEEP, _NO_BIAS),
-    "deep-linear-ce": _model("deep-linear", "ce", ("schatten-cover",), _DEEP, _NO_BIAS),
+    "deep-linear-ce": _model("deep-linear", "ce", ("schatten-cover", "schatten-dual"), _DEEP,
+                             _NO_BIAS),
     "dufm-binary": _model("deep-relu", "mse", ("deep-scalar-roots",), _DEEP, _NO_BIAS),
     "dufm-lowrank": _model("deep-relu", "mse", ("deep-scalar-roots",), _DEEP, _NO_BIAS),
     "eufm-relu": _model("eufm", "mse", ("deep-scalar-roots",), _PLAIN + ("lam_W1", "relu"),
@@ -420,6 +421,156 @@ def lower_schatten_cover(data: dict, p: dict) -> flint.arb:
     return lowest(bounds)
 
 
+def _softmax_2d(D: list[list[float]], M: list[list[float]]) -> list[float]:
+    """Softmax (label first) at the minimizer of lse(0, D x)/3 + x^T M x: damped Newton in
+    floats (any softmax vector gives a valid bound; this one makes it tight)."""
+    from math import exp, log
+
+    def parts(x: list[float]) -> tuple[float, list[float]]:
+        z = [0.0] + [d[0] * x[0] + d[1] * x[1] for d in D]
+        m = max(z)
+        e = [exp(v - m) for v in z]
+        s = sum(e)
+        quad = sum(x[a] * M[a][b] * x[b] for a in range(2) for b in range(2))
+        return (m + log(s)) / 3 + quad, [v / s for v in e]
+
+    x = [0.0, 0.0]
+    f, pi = parts(x)
+    for _ in range(100):
+        u = [sum(pi[j + 1] * D[j][a] for j in range(2)) for a in range(2)]
+        g = [u[a] / 3 + 2 * (M[a][0] * x[0] + M[a][1] * x[1]) for a in range(2)]
+        h = [[(sum(pi[j + 1] * D[j][a] * D[j][b] for j in range(2)) - u[a] * u[b]) / 3
+              + 2 * M[a][b] for b in range(2)] for a in range(2)]
+        det = h[0][0] * h[1][1] - h[0][1] * h[1][0]
+        step = [(h[1][1] * g[0] - h[0][1] * g[1]) / det, (h[0][0] * g[1] - h[1][0] * g[0]) / det]
+        t = 1.0
+        while True:
+            trial = [x[a] - t * step[a] for a in range(2)]
+            f_new, pi_new = parts(trial)
+            if f_new <= f or t < 1e-12:
+                break
+            t /= 2
+        x, done = trial, f - f_new <= 1e-16 * max(1.0, abs(f))
+        f, pi = f_new, pi_new
+        if done:
+            break
+    return pi
+
+
+def lower_schatten_dual(data: dict, p: dict) -> flint.arb:
+    """Deep linear CE, K = 3, balanced n (docs/certificates.md, L16-L17).  The reduced
+    problem g(X) = (1/3) sum_k CE(Q x_k, k) + C tr (X X^T)^q (q = 1/(L+1), C = ((L+1)/2)
+    (lam_H lam_W^L n)^q) has g >= min(U, min_B Phi) over 0 <= B <= b_max I, b_max =
+    (U/C)^L/(Cq), Phi(B) >= sum_k Ent(pi_k)/3 - y_k^T B y_k + kappa tr B^(1/L) for any
+    softmax vectors pi_k (y_k = D_k^T pi_k,-k / 6, kappa = C(1-q)(Cq)^(1/L)), and B is
+    non-increasing for the first part, concave non-decreasing for the second.  The file
+    gives U and boxes in B = b0 (I + [[r1, r2], [r2, -r1]]) (hex floats) that tile
+    [0, b]^1 x [0, 1]^2 by bisection; each lies outside the wedge 0 <= r2 <= sqrt(3) r1
+    (a fundamental domain of the class permutations), the PSD cone or B <= b_max I, or is
+    bounded by the minimum over its 8 corners (pi at its centre) or by Loewner monotonicity
+    (pi at its upper corner)."""
+    from math import hypot
+
+    K, L = p["K"], p["L"]
+    _require(K == 3 and len(set(p["counts"])) == 1,
+             "lower bound: schatten-dual needs K = 3 and balanced n")
+    U = rational(data.get("domain_upper"), "lower.domain_upper")
+    _require(U > 0, "lower bound: domain_upper must be > 0")
+    q, s = ball(Fraction(1, L + 1)), ball(Fraction(1, L))
+    C = ball(Fraction(L + 1, 2)) * ball(p["lam_H"] * p["lam_W"] ** L * p["counts"][0]) ** q
+    kappa = C * (1 - q) * (C * q) ** s
+    b_max = (ball(U) / C) ** L / (C * q)
+    leaves = [[binary_float(v, "lower.leaves") for v in leaf] for leaf in data.get("leaves") or []]
+    _require(leaves and all(len(leaf) == 6 for leaf in leaves), "lower bound: leaves malformed")
+    top = float(binary_float(data.get("b"), "lower.b").mid())
+    _require(flint.arb(top) >= b_max, "lower bound: the tiled range [0, b] misses b_max")
+    boxes = [tuple((float(leaf[2 * i].mid()), float(leaf[2 * i + 1].mid())) for i in range(3))
+             for leaf in leaves]
+    _require(_tiles(((0.0, top), (0.0, 1.0), (0.0, 1.0)), boxes),
+             "lower bound: the boxes do not tile the domain by bisection")
+    r3 = ball(3).sqrt()
+    Q = [[1 / ball(2).sqrt(), 1 / ball(6).sqrt()], [-1 / ball(2).sqrt(), 1 / ball(6).sqrt()],
+         [ball(0), -2 / ball(6).sqrt()]]
+    D = [[[Q[j][m] - Q[k][m] for m in range(2)] for j in range(3) if j != k] for k in range(3)]
+    Df = [[[float(v.mid()) for v in row] for row in Dk] for Dk in D]
+
+    def dual(b: tuple[float, float, float]) -> tuple[flint.arb, list[flint.arb]]:
+        """sum_k Ent(pi_k)/3 and (Y_11 + Y_22, Y_11 - Y_22, 2 Y_12), Y = sum_k y_k y_k^T."""
+        b0, r1, r2 = b
+        det = b0 * b0 * (1 - r1 * r1 - r2 * r2)
+        M = [[b0 * (1 - r1) / det, -b0 * r2 / det], [-b0 * r2 / det, b0 * (1 + r1) / det]]
+        const, Y = flint.arb(0), [[flint.arb(0)] * 2 for _ in range(2)]
+        for k in range(3):
+            pi = [Fraction(v) for v in _softmax_2d(Df[k], M)]
+            pi[0] = 1 - pi[1] - pi[2]
+            _require(pi[0] >= 0, "lower bound: softmax rounding left the simplex")
+            const += entropy(pi) / 3
+            y = [(D[k][0][m] * ball(pi[1]) + D[k][1][m] * ball(pi[2])) / 6 for m in range(2)]
+            Y = [[Y[a][c] + y[a] * y[c] for c in range(2)] for a in range(2)]
+        return const, [Y[0][0] + Y[1][1], Y[0][0] - Y[1][1], 2 * Y[0][1]]
+
+    def trace(b0: flint.arb, r: flint.arb) -> flint.arb:  # kappa tr B^(1/L), |r| <= 1
+        low = b0 * (1 - r)
+        return kappa * ((b0 * (1 + r)) ** s + (low ** s if low > 0 else flint.arb(0)))
+
+    bounds = [ball(U)]
+    for leaf, box in zip(leaves, boxes):
+        (l0, h0), (l1, h1), (l2, h2) = box
+        r_min, r_max = (leaf[2] ** 2 + leaf[4] ** 2).sqrt(), (leaf[3] ** 2 + leaf[5] ** 2).sqrt()
+        if leaf[4] > r3 * leaf[3] or r_min > 1 or leaf[0] * (1 + r_min) > b_max:
+            continue  # no point of the fundamental domain
+        corners = [(leaf[i], leaf[2 + j], leaf[4 + m]) for i in (0, 1) for j in (0, 1)
+                   for m in (0, 1)]
+        low = leaf[0] * (1 - r_max)
+        t_low = kappa * ((leaf[0] * (1 + r_min)) ** s + (low ** s if low > 0 else flint.arb(0)))
+        inside = r_max <= 1
+        if inside:
+            t_low = min((trace(b0, (r1 * r1 + r2 * r2).sqrt()) for b0, r1, r2 in corners),
+                        key=lambda v: ends(v, "bound")[0])
+        c = [(l0 + h0) / 2, (l1 + h1) / 2, (l2 + h2) / 2]
+        rc = [c[1], c[2]]
+        norm = hypot(*rc)
+        if norm > 0.999:
+            rc = [v * 0.999 / norm for v in rc]
+        const, Y = dual((c[0], rc[0], rc[1]))
+        values = [const - b0 * (Y[0] + r1 * Y[1] + r2 * Y[2]) for b0, r1, r2 in corners]
+        if inside:
+            best = lowest([v + trace(b0, (r1 * r1 + r2 * r2).sqrt())
+                           for v, (b0, r1, r2) in zip(values, corners)])
+        else:
+            best = lowest(values) + t_low
+        rho = max(float(((leaf[2 + j] - ball(Fraction(c[1]))) ** 2 + (leaf[4 + m] - ball(
+            Fraction(c[2]))) ** 2).sqrt().upper()) for j in (0, 1) for m in (0, 1)) * (1 + 2**-50)
+        if h0 > 0 and hypot(c[1], c[2]) < 1 + rho:  # B_hi = h0 ((1 + rho) I + R(c)) > 0
+            const_m, Ym = dual((h0 * (1 + rho), c[1] / (1 + rho), c[2] / (1 + rho)))
+            mono = const_m - leaf[1] * ((1 + ball(Fraction(rho))) * Ym[0] + ball(Fraction(c[1]))
+                                        * Ym[1] + ball(Fraction(c[2])) * Ym[2]) + t_low
+            best = best if ends(best, "bound")[0] >= ends(mono, "bound")[0] else mono
+        bounds.append(best)
+    return lowest(bounds)
+
+
+def _tiles(box: tuple, leaves: list[tuple]) -> bool:
+    """True if the leaves are exactly the pieces of ``box`` under repeated bisection at the
+    float midpoint 0.5 * (lo + hi) (so they cover it)."""
+    stack = [(box, leaves)]
+    while stack:
+        box, group = stack.pop()
+        if len(group) == 1 and group[0] == box:
+            continue
+        for i, (lo, hi) in enumerate(box):
+            mid = 0.5 * (lo + hi)
+            left = [g for g in group if g[i][1] <= mid]
+            right = [g for g in group if g[i][0] >= mid]
+            if left and right and len(left) + len(right) == len(group):
+                stack.append((box[:i] + ((lo, mid),) + box[i + 1:], left))
+                stack.append((box[:i] + ((mid, hi),) + box[i + 1:], right))
+                break
+        else:
+            return False
+    return True
+
+
 def lower_margin_lemma(data: dict, p: dict) -> flint.arb:
     """Max-min one-vs-rest margin rho of K unit codewords in R^d; f = -rho >= -bound with
     ``gram``: rho <= K/(K-1) (y I - C PSD for y = 1/(2(K-1)), C = [[0, B/2], [B/2, 0]],
@@ -518,7 +669,8 @@ def lower_pal_symmetric(data: dict, p: dict) -> flint.arb:
 LOWER = {"pal-symmetric-dual": lower_pal_symmetric, "ce-symmetric-dual": lower_ce_symmetric,
          "ce-dense-dual": lower_ce_dense, "mse-dual": lower_mse,
          "gram-symmetric-dual": lower_gram_symmetric, "deep-scalar-roots": lower_deep_scalar,
-         "schatten-cover": lower_schatten_cover, "margin-lemma": lower_margin_lemma,
+         "schatten-cover": lower_schatten_cover, "schatten-dual": lower_schatten_dual,
+         "margin-lemma": lower_margin_lemma,
          "relu2-dual": lower_relu2_dual, "focal-minorant": lower_focal_minorant}
 LOWER_KINDS = tuple(LOWER)
 

@@ -81,6 +81,7 @@ from ..certify.provenance import (
     jensen_fixed_weights,
 )
 from ..certify.schatten_ce import SchattenCEProblem, schatten_constant
+from ..certify.schatten_dual import SchattenDualProblem
 from ..derive.reduction import DerivationStep
 from ..geometry import helmert_basis
 from ..losses import get_loss
@@ -96,6 +97,9 @@ SEARCH_TOL = 1e-9
 #: time budget (s) of the branch and bound on the reduced problem inside ``certify``
 #: (K = 2, 3); the frontier script (derivations/deep_linear_ce_frontier.py) gives more
 BNB_SECONDS = float(os.environ.get("NCPROOFS_BNB_SECONDS", "5"))
+#: time budget (s) of the K = 3 branch and bound over the variational matrix B (every
+#: K = 3 cell of the frontier table needs 10-40 s on one core)
+DUAL_BNB_SECONDS = float(os.environ.get("NCPROOFS_DUAL_BNB_SECONDS", "300"))
 #: smallest lam_H lam_W^L accepted (the margin search uses float endpoints, see _check)
 MIN_DECAY_PRODUCT = Fraction(1, 10**200)
 
@@ -239,6 +243,11 @@ SHIFT_LEMMA = Assumption(
     "CE(z + t 1, k) = CE(z, k), so only the centred class-mean logits P Z matter, and "
     "sigma_i(P Z) <= sigma_i(Z) for the orthogonal projection P = I - 11^T/K", LEMMA,
     "docs/certificates.md, Branch and bound, (L3)")
+VARIATIONAL_LEMMA = Assumption(
+    "t -> t^q is operator concave (0 < q < 1), so C tr S^q <= tr(B^-1 S) + kappa tr B^(1/L) "
+    "for every B > 0 with equality at B = S^(1-q)/(Cq); and for any softmax vector pi, "
+    "h_k(B) >= Ent(pi)/K - y^T B y (Fenchel-Young for log-sum-exp)", LEMMA,
+    "docs/certificates.md, Branch and bound, (L16)-(L17)")
 
 
 def reduced_problem(spec: DeepLinearSpec, a_star: float) -> SchattenCEProblem | None:
@@ -296,7 +305,7 @@ class DeepLinearCE(Theorem):
         {"params": {"K": 3, "n": 5, "d": 3, "lam_W": "5e-3", "lam_H": "5e-3", "L": 1},
          "expect": "certified"},
         {"params": {"K": 3, "n": 5, "d": 3, "lam_W": "5e-3", "lam_H": "5e-3", "L": 2},
-         "expect": "inconclusive"},
+         "expect": "certified"},
     )
 
     def __init__(self) -> None:
@@ -414,8 +423,9 @@ class DeepLinearCE(Theorem):
                              if lower.upper() >= float(cand_enclosure.lower()) * (1 - 1e-9)
                              else None))
         if cert.status == INCONCLUSIVE and bnb_seconds > 0:
-            bnb_cert = self._certify_bnb(spec, closed, cand_enclosure, cand_upper, lower,
-                                         details, bnb_seconds)
+            run = self._certify_dual if spec.K == 3 else self._certify_bnb
+            bnb_cert = run(spec, closed, cand_enclosure, cand_upper, lower, details,
+                           bnb_seconds)
             if bnb_cert is not None:
                 return bnb_cert
         lb, ub = cert.lower_bound, cert.upper_bound
@@ -476,6 +486,49 @@ class DeepLinearCE(Theorem):
                            f"in {res.seconds:.1f} s with lower bound {cert.lower_bound:.12g} "
                            f"below the candidate {float(cand.mid()):.12g} (largest live box "
                            f"width {res.largest_live_width:.3g})")
+        return cert
+
+    def _certify_dual(self, spec: DeepLinearSpec, closed: ClosedForm, cand: flint.arb,
+                      cand_upper: flint.arb, old_lower: flint.arb, details: dict[str, Any],
+                      seconds: float) -> Certificate | None:
+        """K = 3: branch and bound over the variational matrix B of the Schatten term
+        (lemmas L16-L17, :mod:`ncproofs.certify.schatten_dual`), for at least
+        DUAL_BNB_SECONDS.  Its lower bound is min(U, min Phi) with U the candidate point's
+        value; None when it does not improve the 1-D bound."""
+        upper = upper_end(cand_upper)
+        C = schatten_constant(spec.L, spec.n[0], spec.lam_W, spec.lam_H)
+        a_star = float(closed.minimizer.get("a", 0.0))
+        problem = SchattenDualProblem(spec.L, C, upper, starts=[
+            SchattenDualProblem.point_of_scale_for(spec.L, C, a_star)] if a_star > 0 else [])
+        leaves: list[tuple[np.ndarray, np.ndarray]] = []
+        res = bnb_minimize(problem, rel_gap=5e-10, max_seconds=max(seconds, DUAL_BNB_SECONDS),
+                           polish=False, leaves=leaves)
+        details = dict(details)
+        details["branch_and_bound"] = res.as_dict() | {
+            "problem": problem.name, "domain": problem.domain_proof(),
+            "symmetry": "class permutations: 0 <= r2 <= sqrt(3) r1"}
+        low = min(res.lower, upper)  # L16: g >= min(U, min over the domain of Phi)
+        if low <= lower_end(old_lower):
+            details["branch_and_bound"]["note"] = "lower bound below the 1-D bound: unused"
+            return None
+        proof = {"lower": {
+            "kind": "schatten-dual", "domain_upper": str(Fraction(upper)),
+            "b": float.hex(problem.b_max),
+            "leaves": [[float.hex(float(v)) for pair in zip(lo, hi) for v in pair]
+                       for lo, hi in leaves]}} if res.converged else None
+        method = ("branch and bound over the variational matrix B of the reduced problem "
+                  "min_X CE(Q X) + C tr (X X^T)^(1/(L+1)) (Jensen, factorization identity, "
+                  "shift invariance, operator concavity, Fenchel-Young)")
+        cert = decide(method=method, lower=flint.arb(low), upper=cand_upper, claimed=cand,
+                      assumptions=[JENSEN_LEMMA, DEPTH_IDENTITY, SHIFT_LEMMA,
+                                   VARIATIONAL_LEMMA],
+                      details=details, proof=proof,
+                      lower_source="interval branch and bound over B (L16-L17)")
+        if cert.status == INCONCLUSIVE:
+            cert.reason = (f"branch and bound over B stopped ({res.reason}) after {res.boxes} "
+                           f"boxes in {res.seconds:.1f} s with lower bound "
+                           f"{cert.lower_bound:.12g} below the candidate "
+                           f"{float(cand.mid()):.12g}")
         return cert
 
     def _save(self, spec: DeepLinearSpec, point: dict[str, np.ndarray], layers: list,
