@@ -4,8 +4,9 @@ docs/deep_linear.md).
 
 Each cell runs ``deep-linear-ce``'s certificate: the deep-collapse candidate (rigorous 1-D
 minimization), a random-start search of the full problem (refutation), the 1-D lower bound,
-and, for K = 2, 3, the interval branch and bound on the reduced problem (certify or refute
-within ``--bnb-seconds``).  Garrod & Keating's prediction: low rank wins for K >= 4, L >= 3
+and the interval branch and bound on the reduced problem: for K = 2 in X (certify or refute
+within ``--bnb-seconds``), for K = 3 over the variational matrix B (lemmas L16-L17; at least
+``NCPROOFS_DUAL_BNB_SECONDS``, default 300 s).  Garrod & Keating's prediction: low rank wins for K >= 4, L >= 3
 or K >= 6, L = 2.
 
     python derivations/deep_linear_ce_frontier.py [--jobs 2] [--bnb-seconds 60] [--starts 24]
@@ -71,7 +72,9 @@ def main() -> None:
     for r in rows:
         decided = r["status"] in ("refuted", "certified")
         gap = "" if r["gap_rel"] is None or decided else f"{100 * r['gap_rel']:.3g}"
-        src = {"interval branch-and-bound": "BnB"}.get(r["lower_source"], "1-D")
+        src = {"interval branch-and-bound": "BnB in X",
+               "interval branch and bound over B (L16-L17)": "BnB in B"}.get(
+                   r["lower_source"], "1-D")
         low = "" if r["lower"] is None or r["status"] == "refuted" else f"{r['lower']:.10f} ({src})"
         best = "" if r["best_found"] is None else f"{r['best_found']:.10f}"
         print(f"| {r['K']} | {r['L']} | {r['lam']} | {r['n']} | {r['prediction']} | "

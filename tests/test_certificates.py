@@ -69,8 +69,8 @@ def test_a_lower_bound_resting_on_a_reduction_never_refutes():
 
 
 def test_rigorous_false_on_inconclusive(capsys):
-    # the example: both bounds exist, the gap does not close (L = 2)
-    out = _cli_json(capsys, "deep-linear-ce", "-p", "K=3", "-p", "n=2", "-p", "d=3", "-p", "L=2",
+    # both bounds exist, the gap does not close (K = 4, L = 2: no reduced search)
+    out = _cli_json(capsys, "deep-linear-ce", "-p", "K=4", "-p", "n=2", "-p", "d=4", "-p", "L=2",
                     "-p", "lam_W=1e-3", "-p", "lam_H=1e-3", "--no-solve")
     cert = out["certificate"]
     assert cert["status"] == INCONCLUSIVE and cert["rigorous"] is False

