@@ -38,9 +38,15 @@ e^(-tau/(K-1))), and sum sigma_i^p >= (sum sigma_i)^p for p <= 1, so
     f >= min_a log(1 + (K-1) e^(-a)) + c (K-1)^p (sqrt(n) a)^p.
 
 For L = 1 (p = 1) this equals the candidate: certified (Zhu et al. 2021).  For L >= 2 it
-is strictly weaker except where a = 0 wins in both (then W = H = 0 is certified); otherwise
-the status is ``inconclusive``: the candidate is an upper bound that random starts did not
-beat, nothing more.  Deep collapse is never certified where it is not the optimum.
+is strictly weaker except where a = 0 wins in both (then W = H = 0 is certified).
+
+Closing the gap.  K = 2: interval branch and bound on the reduced problem in X
+(:mod:`ncproofs.certify.schatten_ce`).  K = 3: branch and bound over the variational
+matrix B of the Schatten term (lemmas L16-L17, :mod:`ncproofs.certify.schatten_dual`),
+which certifies deep collapse at every L tried, with a proof file that ``ncproofs check``
+re-bounds leaf by leaf.  K >= 4 at L >= 2 when not refuted: ``inconclusive`` (the
+candidate is an upper bound that random starts did not beat, nothing more).  Deep collapse
+is never certified where it is not the optimum.
 """
 
 from __future__ import annotations
