@@ -331,6 +331,11 @@ class Problem:
         bound on f at a float point) and :meth:`float_value_grad`."""
         return None
 
+    def split_point(self, lo: np.ndarray, hi: np.ndarray, i: int) -> float:
+        """Where a box is bisected along axis i: the float midpoint (a problem may split a
+        scale variable geometrically; a proof file's checker replays the same rule)."""
+        return 0.5 * (lo[i] + hi[i])
+
     # derived evaluations
     def jet(self, lo: np.ndarray, hi: np.ndarray, order: int) -> Jet:
         return self.objective(Jet.variables([ball(a, b) for a, b in zip(lo, hi)], order))
@@ -688,7 +693,7 @@ def minimize(
         if score is None or not np.all(np.isfinite(score)) or score.max() <= 0:
             score = widths / np.maximum(s.dom_hi - s.dom_lo, 1e-300)
         i = int(np.argmax(score))  # smear rule: split where |g_i| w_i is largest
-        mid = 0.5 * (lo[i] + hi[i])
+        mid = problem.split_point(lo, hi, i)
         if not (lo[i] < mid < hi[i]):  # float resolution reached: keep the bound as final
             s.closed.append(bnd)
             if leaves is not None:

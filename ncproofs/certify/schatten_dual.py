@@ -224,8 +224,21 @@ class SchattenDualProblem(Problem):
                                      + flint.arb(c[1]) * (Y_m[0, 0] - Y_m[1, 1])
                                      + 2 * flint.arb(c[2]) * Y_m[0, 1])
             monotone = lower_end(bound) + t_low
-        score = np.array([(hi[0] - lo[0]) / self.b_max, hi[1] - lo[1], hi[2] - lo[2]])
-        return max(tangent, monotone), score
+        return max(tangent, monotone), self.split_scores(lo, hi)
+
+    @staticmethod
+    def split_scores(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        """b0 is a scale: its width counts as log(hi/lo) (8 for a box down to 0); r1, r2
+        count their widths."""
+        scale = math.log(hi[0] / lo[0]) if lo[0] > 0 else 8.0
+        return np.array([scale, hi[1] - lo[1], hi[2] - lo[2]])
+
+    def split_point(self, lo: np.ndarray, hi: np.ndarray, i: int) -> float:
+        """b0 is bisected geometrically, sqrt(lo hi) (hi/8 for a box down to 0); r at the
+        midpoint.  The checker of a proof file replays this rule."""
+        if i == 0:
+            return math.sqrt(lo[0] * hi[0]) if lo[0] > 0 else hi[0] / 8
+        return 0.5 * (lo[i] + hi[i])
 
     @staticmethod
     def loewner_upper(lo: np.ndarray, hi: np.ndarray, c: np.ndarray) -> tuple[float, float]:

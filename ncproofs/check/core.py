@@ -465,8 +465,9 @@ def lower_schatten_dual(data: dict, p: dict) -> flint.arb:
     softmax vectors pi_k (y_k = D_k^T pi_k,-k / 6, kappa = C(1-q)(Cq)^(1/L)), and B is
     non-increasing for the first part, concave non-decreasing for the second.  The file
     gives U and boxes in B = b0 (I + [[r1, r2], [r2, -r1]]) (hex floats) that tile
-    [0, b]^1 x [0, 1]^2 by bisection; each lies outside the wedge 0 <= r2 <= sqrt(3) r1
-    (a fundamental domain of the class permutations), the PSD cone or B <= b_max I, or is
+    [0, b] x [0, 1]^2 by bisection (b0 geometrically); each lies outside the wedge
+    0 <= r2 <= sqrt(3) r1 (a fundamental domain of the class permutations), the PSD cone or
+    B <= b_max I, or is
     bounded by the minimum over its 8 corners (pi at its centre) or by Loewner monotonicity
     (pi at its upper corner)."""
     from math import hypot
@@ -551,15 +552,18 @@ def lower_schatten_dual(data: dict, p: dict) -> flint.arb:
 
 
 def _tiles(box: tuple, leaves: list[tuple]) -> bool:
-    """True if the leaves are exactly the pieces of ``box`` under repeated bisection at the
-    float midpoint 0.5 * (lo + hi) (so they cover it)."""
+    """True if the leaves are exactly the pieces of ``box`` under repeated bisection (so they
+    cover it): axis 0 (the scale b0) at sqrt(lo hi), or hi/8 when lo = 0; the others at
+    the float midpoint 0.5 (lo + hi)."""
+    from math import sqrt
+
     stack = [(box, leaves)]
     while stack:
         box, group = stack.pop()
         if len(group) == 1 and group[0] == box:
             continue
         for i, (lo, hi) in enumerate(box):
-            mid = 0.5 * (lo + hi)
+            mid = 0.5 * (lo + hi) if i else (sqrt(lo * hi) if lo > 0 else hi / 8)
             left = [g for g in group if g[i][1] <= mid]
             right = [g for g in group if g[i][0] >= mid]
             if left and right and len(left) + len(right) == len(group):
