@@ -68,16 +68,14 @@ CENTRE_RADIUS = 0.999
 def inner_softmax(D: np.ndarray, Binv: np.ndarray, K: int) -> np.ndarray:
     """Softmax (pi_k first, then pi_{j != k}) at the minimizer of
     (1/K) lse(0, D x) + x^T Binv x: damped Newton from x = 0 (strongly convex)."""
-    def parts(x: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    def parts(x: np.ndarray) -> tuple[float, np.ndarray]:
         z = np.concatenate(([0.0], D @ x))
         m = z.max()
         e = np.exp(z - m)
-        pi = e / e.sum()
-        f = (m + math.log(e.sum())) / K + x @ Binv @ x
-        return f, pi, z
+        return (m + math.log(e.sum())) / K + x @ Binv @ x, e / e.sum()
 
     x = np.zeros(D.shape[1])
-    f, pi, _ = parts(x)
+    f, pi = parts(x)
     for _ in range(100):
         v = pi[1:]
         grad = D.T @ v / K + 2 * Binv @ x
@@ -85,7 +83,7 @@ def inner_softmax(D: np.ndarray, Binv: np.ndarray, K: int) -> np.ndarray:
         step = np.linalg.solve(hess, grad)
         t = 1.0
         while True:
-            f_new, pi_new, _ = parts(x - t * step)
+            f_new, pi_new = parts(x - t * step)
             if f_new <= f or t < 1e-12:
                 break
             t /= 2

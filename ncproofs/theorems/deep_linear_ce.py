@@ -290,6 +290,19 @@ def run_bnb(spec: DeepLinearSpec, a_star: float, claimed: flint.arb, seconds: fl
                                  stop_below=stop_below, second_order_width=math.inf)
 
 
+def bnb_decision(res: BnBResult, lower: float, search: str, *, claimed: flint.arb,
+                 **decide_args: Any) -> Certificate:
+    """decide() on a branch-and-bound lower bound; an inconclusive result says where the
+    search stopped."""
+    cert = decide(lower=flint.arb(lower), claimed=claimed, **decide_args)
+    if cert.status == INCONCLUSIVE:
+        cert.reason = (f"{search} stopped ({res.reason}) after {res.boxes} boxes in "
+                       f"{res.seconds:.1f} s with lower bound {cert.lower_bound:.12g} below "
+                       f"the candidate {float(claimed.mid()):.12g} (largest live box width "
+                       f"{res.largest_live_width:.3g})")
+    return cert
+
+
 @register
 class DeepLinearCE(Theorem):
     id = "deep-linear-ce"
@@ -484,15 +497,9 @@ class DeepLinearCE(Theorem):
         if res.lower <= lower_end(old_lower):  # the branch and bound did not improve it
             details["branch_and_bound"]["note"] = "lower bound below the 1-D bound: unused"
             return None
-        cert = decide(method=method, lower=flint.arb(res.lower), upper=cand_upper,
-                      claimed=cand, assumptions=assumptions, details=details,
-                      lower_source="interval branch-and-bound")
-        if cert.status == INCONCLUSIVE:
-            cert.reason = (f"branch and bound stopped ({res.reason}) after {res.boxes} boxes "
-                           f"in {res.seconds:.1f} s with lower bound {cert.lower_bound:.12g} "
-                           f"below the candidate {float(cand.mid()):.12g} (largest live box "
-                           f"width {res.largest_live_width:.3g})")
-        return cert
+        return bnb_decision(res, res.lower, "branch and bound", method=method,
+                            upper=cand_upper, claimed=cand, assumptions=assumptions,
+                            details=details, lower_source="interval branch-and-bound")
 
     def _certify_dual(self, spec: DeepLinearSpec, closed: ClosedForm, cand: flint.arb,
                       cand_upper: flint.arb, old_lower: flint.arb, details: dict[str, Any],
@@ -525,17 +532,11 @@ class DeepLinearCE(Theorem):
         method = ("branch and bound over the variational matrix B of the reduced problem "
                   "min_X CE(Q X) + C tr (X X^T)^(1/(L+1)) (Jensen, factorization identity, "
                   "shift invariance, operator concavity, Fenchel-Young)")
-        cert = decide(method=method, lower=flint.arb(low), upper=cand_upper, claimed=cand,
-                      assumptions=[JENSEN_LEMMA, DEPTH_IDENTITY, SHIFT_LEMMA,
-                                   VARIATIONAL_LEMMA],
-                      details=details, proof=proof,
-                      lower_source="interval branch and bound over B (L16-L17)")
-        if cert.status == INCONCLUSIVE:
-            cert.reason = (f"branch and bound over B stopped ({res.reason}) after {res.boxes} "
-                           f"boxes in {res.seconds:.1f} s with lower bound "
-                           f"{cert.lower_bound:.12g} below the candidate "
-                           f"{float(cand.mid()):.12g}")
-        return cert
+        return bnb_decision(res, low, "branch and bound over B", method=method,
+                            upper=cand_upper, claimed=cand, details=details, proof=proof,
+                            assumptions=[JENSEN_LEMMA, DEPTH_IDENTITY, SHIFT_LEMMA,
+                                         VARIATIONAL_LEMMA],
+                            lower_source="interval branch and bound over B (L16-L17)")
 
     def _save(self, spec: DeepLinearSpec, point: dict[str, np.ndarray], layers: list,
               value: flint.arb, candidate: flint.arb) -> str:
