@@ -214,7 +214,7 @@ class SchattenDualProblem(Problem):
         # monotone rule at the Loewner upper bound B_hi = h ((1 + rho) I + R(c))
         h, rho = self.loewner_upper(lo, hi, c)
         monotone = -math.inf
-        if h > 0 and math.hypot(c[1], c[2]) < 1 + rho:  # B_hi > 0
+        if h > 0 and math.hypot(c[1], c[2]) < (1 + rho) * (1 - 1e-9):  # B_hi > 0
             const_m, Y_m = self.dual_data(self.matrix(h * (1 + rho), c[1] / (1 + rho),
                                                       c[2] / (1 + rho)))
             h_a, rho_a = flint.arb(h), flint.arb(rho)

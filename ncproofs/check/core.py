@@ -442,6 +442,8 @@ def _softmax_2d(D: list[list[float]], M: list[list[float]]) -> list[float]:
         h = [[(sum(pi[j + 1] * D[j][a] * D[j][b] for j in range(2)) - u[a] * u[b]) / 3
               + 2 * M[a][b] for b in range(2)] for a in range(2)]
         det = h[0][0] * h[1][1] - h[0][1] * h[1][0]
+        if not det > 0:  # (cannot happen for B > 0) keep the current softmax: still valid
+            break
         step = [(h[1][1] * g[0] - h[0][1] * g[1]) / det, (h[0][0] * g[1] - h[1][0] * g[0]) / det]
         t = 1.0
         while True:
@@ -542,7 +544,7 @@ def lower_schatten_dual(data: dict, p: dict) -> flint.arb:
             best = lowest(values) + t_low
         rho = max(float(((leaf[2 + j] - ball(Fraction(c[1]))) ** 2 + (leaf[4 + m] - ball(
             Fraction(c[2]))) ** 2).sqrt().upper()) for j in (0, 1) for m in (0, 1)) * (1 + 2**-50)
-        if h0 > 0 and hypot(c[1], c[2]) < 1 + rho:  # B_hi = h0 ((1 + rho) I + R(c)) > 0
+        if h0 > 0 and hypot(c[1], c[2]) < (1 + rho) * (1 - 1e-9):  # B_hi > 0
             const_m, Ym = dual((h0 * (1 + rho), c[1] / (1 + rho), c[2] / (1 + rho)))
             mono = const_m - leaf[1] * ((1 + ball(Fraction(rho))) * Ym[0] + ball(Fraction(c[1]))
                                         * Ym[1] + ball(Fraction(c[2])) * Ym[2]) + t_low
