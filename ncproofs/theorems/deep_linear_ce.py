@@ -104,7 +104,7 @@ SEARCH_TOL = 1e-9
 #: (K = 2, 3); the frontier script (derivations/deep_linear_ce_frontier.py) gives more
 BNB_SECONDS = float(os.environ.get("NCPROOFS_BNB_SECONDS", "5"))
 #: time budget (s) of the K = 3 branch and bound over the variational matrix B (every
-#: K = 3 cell of the frontier table needs 10-40 s on one core)
+#: K = 3 cell of the frontier table needs 5-70 s on one core)
 DUAL_BNB_SECONDS = float(os.environ.get("NCPROOFS_DUAL_BNB_SECONDS", "300"))
 #: smallest lam_H lam_W^L accepted (the margin search uses float endpoints, see _check)
 MIN_DECAY_PRODUCT = Fraction(1, 10**200)
