@@ -93,7 +93,11 @@ def test_ctrl_c_keeps_finished_cases_and_exits_130(tmp_path):
     proc = subprocess.Popen(
         [sys.executable, "-m", "ncproofs.cli", "verify", "--all", "--no-solve",
          "--no-landscape", "--out", str(out)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env())
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env(),
+        # a test run started in the background of a shell inherits SIGINT ignored, and an
+        # exec'd child keeps it ignored: restore the default so that Python installs its
+        # KeyboardInterrupt handler, as in a terminal
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 240
     while time.time() < deadline and proc.poll() is None:
         if out.exists() and out.read_text().count("\n") >= 2:
