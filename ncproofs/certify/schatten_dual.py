@@ -215,12 +215,12 @@ class SchattenDualProblem(Problem):
         h, rho = self.loewner_upper(lo, hi, c)
         monotone = -math.inf
         if h > 0 and math.hypot(c[1], c[2]) < (1 + rho) * (1 - 1e-9):  # B_hi > 0
+            # B_hi = b0' (I + R(r')) with b0' = h (1 + rho), r' = c / (1 + rho)
+            scale = 1 + flint.arb(rho)
             const_m, Y_m = self.dual_data(self.matrix(h * (1 + rho), c[1] / (1 + rho),
                                                       c[2] / (1 + rho)))
-            h_a, rho_a = flint.arb(h), flint.arb(rho)
-            bound = const_m - h_a * ((1 + rho_a) * (Y_m[0, 0] + Y_m[1, 1])
-                                     + flint.arb(c[1]) * (Y_m[0, 0] - Y_m[1, 1])
-                                     + 2 * flint.arb(c[2]) * Y_m[0, 1])
+            bound = const_m - linear(Y_m, flint.arb(h) * scale, flint.arb(c[1]) / scale,
+                                     flint.arb(c[2]) / scale)
             monotone = lower_end(bound) + t_low
         return max(tangent, monotone), self.split_scores(lo, hi)
 

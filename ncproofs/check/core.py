@@ -512,9 +512,9 @@ def lower_schatten_dual(data: dict, p: dict) -> flint.arb:
             Y = [[Y[a][c] + y[a] * y[c] for c in range(2)] for a in range(2)]
         return const, [Y[0][0] + Y[1][1], Y[0][0] - Y[1][1], 2 * Y[0][1]]
 
-    def trace(b0: flint.arb, r: flint.arb) -> flint.arb:  # kappa tr B^(1/L), |r| <= 1
-        low = b0 * (1 - r)
-        return kappa * ((b0 * (1 + r)) ** s + (low ** s if low > 0 else flint.arb(0)))
+    def power_sum(big: flint.arb, small: flint.arb) -> flint.arb:
+        """kappa (big^(1/L) + small^(1/L)) of eigenvalues; small below 0 counts as 0."""
+        return kappa * (big ** s + (small ** s if small > 0 else flint.arb(0)))
 
     bounds = [ball(U)]
     for leaf, box in zip(leaves, boxes):
@@ -524,12 +524,13 @@ def lower_schatten_dual(data: dict, p: dict) -> flint.arb:
             continue  # no point of the fundamental domain
         corners = [(leaf[i], leaf[2 + j], leaf[4 + m]) for i in (0, 1) for j in (0, 1)
                    for m in (0, 1)]
-        low = leaf[0] * (1 - r_max)
-        t_low = kappa * ((leaf[0] * (1 + r_min)) ** s + (low ** s if low > 0 else flint.arb(0)))
         inside = r_max <= 1
-        if inside:
-            t_low = min((trace(b0, (r1 * r1 + r2 * r2).sqrt()) for b0, r1, r2 in corners),
-                        key=lambda v: ends(v, "bound")[0])
+        if inside:  # kappa tr B^(1/L) at each corner, eigenvalues b0 (1 +- |r|)
+            traces = [power_sum(b0 * (1 + r), b0 * (1 - r)) for b0, r in
+                      ((b0, (r1 * r1 + r2 * r2).sqrt()) for b0, r1, r2 in corners)]
+            t_low = lowest(traces)
+        else:  # eigenvalue lower ends over the leaf's PSD part
+            t_low = power_sum(leaf[0] * (1 + r_min), leaf[0] * (1 - r_max))
         c = [(l0 + h0) / 2, (l1 + h1) / 2, (l2 + h2) / 2]
         rc = [c[1], c[2]]
         norm = hypot(*rc)
@@ -538,8 +539,7 @@ def lower_schatten_dual(data: dict, p: dict) -> flint.arb:
         const, Y = dual((c[0], rc[0], rc[1]))
         values = [const - b0 * (Y[0] + r1 * Y[1] + r2 * Y[2]) for b0, r1, r2 in corners]
         if inside:
-            best = lowest([v + trace(b0, (r1 * r1 + r2 * r2).sqrt())
-                           for v, (b0, r1, r2) in zip(values, corners)])
+            best = lowest([v + t for v, t in zip(values, traces)])
         else:
             best = lowest(values) + t_low
         rho = max(float(((leaf[2 + j] - ball(Fraction(c[1]))) ** 2 + (leaf[4 + m] - ball(
