@@ -203,3 +203,16 @@ def test_refutation_follows_decide_no_assert(monkeypatch, tmp_path):
     monkeypatch.setattr(TH, "upper_bound", lambda s, p: real(s, p) if p is closed.point
                         else below)
     assert TH.certify(spec, closed, starts=2).status == "refuted"
+
+
+@pytest.mark.parametrize("value", ["abc", "-1", "nan"])
+def test_bad_time_budget_is_a_one_line_error(monkeypatch, capsys, value):
+    from ncproofs.cli import main
+
+    monkeypatch.setenv("NCPROOFS_BNB_SECONDS", value)
+    rc = main(["verify", "deep-linear-ce", "-p", "K=3", "-p", "n=2", "-p", "d=3", "-p", "L=2",
+               "-p", "lam_W=1e-3", "-p", "lam_H=1e-3", "--no-solve", "--no-landscape"])
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert "NCPROOFS_BNB_SECONDS must be a number of seconds >= 0" in err
+    assert "Traceback" not in err

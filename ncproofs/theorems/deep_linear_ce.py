@@ -100,12 +100,29 @@ from .deep_linear_mse import DeepLinearSpec
 #: random starts of the refutation search (certify) and its solver tolerance
 SEARCH_STARTS = 24
 SEARCH_TOL = 1e-9
+
+
+def env_seconds(name: str, default: float) -> float:
+    """A time budget from the environment variable ``name`` (a number >= 0), read when a
+    certificate runs, so that a bad value is a one-line error naming it."""
+    text = os.environ.get(name)
+    if text is None:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not value >= 0:  # also rejects nan
+        raise SpecError(f"{name} must be a number of seconds >= 0, got {text!r}")
+    return value
+
+
 #: time budget (s) of the branch and bound on the reduced problem inside ``certify``
-#: (K = 2, 3); the frontier script (derivations/deep_linear_ce_frontier.py) gives more
-BNB_SECONDS = float(os.environ.get("NCPROOFS_BNB_SECONDS", "5"))
-#: time budget (s) of the K = 3 branch and bound over the variational matrix B (every
-#: K = 3 cell of the frontier table needs 5-70 s on one core)
-DUAL_BNB_SECONDS = float(os.environ.get("NCPROOFS_DUAL_BNB_SECONDS", "300"))
+#: (K = 2), environment NCPROOFS_BNB_SECONDS; the frontier script gives more
+BNB_SECONDS = 5.0
+#: time budget (s) of the K = 3 branch and bound over the variational matrix B, environment
+#: NCPROOFS_DUAL_BNB_SECONDS (every K = 3 cell of the frontier table needs 5-70 s on one core)
+DUAL_BNB_SECONDS = 300.0
 #: smallest lam_H lam_W^L accepted (the margin search uses float endpoints, see _check)
 MIN_DECAY_PRODUCT = Fraction(1, 10**200)
 
@@ -401,7 +418,8 @@ class DeepLinearCE(Theorem):
         if not closed.applicable:
             return Certificate(method=method, status=NOT_APPLICABLE, rigorous=False,
                                reason=closed.reason, assumptions=assumptions)
-        bnb_seconds = BNB_SECONDS if bnb_seconds is None else bnb_seconds
+        if bnb_seconds is None:
+            bnb_seconds = env_seconds("NCPROOFS_BNB_SECONDS", BNB_SECONDS)
         cand_enclosure, _ = candidate_scalar(spec).minimum()
         leaves: list[tuple[float, float]] = []
         low_enclosure, _ = lower_scalar(spec).minimum(leaves=leaves)
@@ -514,7 +532,8 @@ class DeepLinearCE(Theorem):
         problem = SchattenDualProblem(spec.L, C, upper, starts=[
             SchattenDualProblem.point_of_scale_for(spec.L, C, a_star)] if a_star > 0 else [])
         leaves: list[tuple[np.ndarray, np.ndarray]] = []
-        res = bnb_minimize(problem, rel_gap=5e-10, max_seconds=max(seconds, DUAL_BNB_SECONDS),
+        res = bnb_minimize(problem, rel_gap=5e-10, max_seconds=max(seconds, env_seconds(
+                               "NCPROOFS_DUAL_BNB_SECONDS", DUAL_BNB_SECONDS)),
                            polish=False, leaves=leaves)
         details = dict(details)
         details["branch_and_bound"] = res.as_dict() | {
